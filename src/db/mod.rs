@@ -1,0 +1,161 @@
+//! The database: the embedded cluster or `DATABASE_URL`, a connection pool, and migrations.
+//! Nothing outside this module knows where the database came from.
+
+mod cluster;
+mod migrate;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub use cluster::{ClusterError, EmbeddedCluster};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("DATABASE_URL is not a valid PostgreSQL connection string: {0}")]
+    InvalidUrl(tokio_postgres::Error),
+    #[error("database: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database connection pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("migration {version} failed: {source}")]
+    Migration {
+        version: &'static str,
+        source: tokio_postgres::Error,
+    },
+}
+
+/// Where the database is: `DATABASE_URL` when given, else the embedded cluster in `data_dir`.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+}
+
+pub struct Database {
+    pool: Pool,
+    cluster: Option<EmbeddedCluster>,
+}
+
+impl Database {
+    /// Connects (starting the embedded cluster if needed) and applies pending migrations.
+    pub async fn open(settings: &DbSettings) -> Result<Self, DbError> {
+        let (config, cluster) = match &settings.database_url {
+            Some(url) => (url.parse().map_err(DbError::InvalidUrl)?, None),
+            None => {
+                let data_dir = settings.data_dir.clone();
+                let cluster =
+                    tokio::task::spawn_blocking(move || EmbeddedCluster::start(&data_dir))
+                        .await
+                        .expect("cluster start does not panic")?;
+                bootstrap(&cluster).await?;
+                (
+                    cluster.config(cluster::OWNER_ROLE, cluster::DATABASE),
+                    Some(cluster),
+                )
+            }
+        };
+        let pool = build_pool(config);
+        let database = Database { pool, cluster };
+        let mut client = database.pool.get().await?;
+        migrate::migrate(&mut client).await?;
+        Ok(database)
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The embedded cluster, when this process uses one.
+    pub fn cluster(&self) -> Option<&EmbeddedCluster> {
+        self.cluster.as_ref()
+    }
+
+    /// Closes the pool and leaves the embedded cluster (stopping it if no one else uses it).
+    pub async fn close(self) -> Result<(), DbError> {
+        self.pool.close();
+        if let Some(cluster) = self.cluster {
+            tokio::task::spawn_blocking(move || cluster.stop())
+                .await
+                .expect("cluster stop does not panic")?;
+        }
+        Ok(())
+    }
+}
+
+fn build_pool(mut config: tokio_postgres::Config) -> Pool {
+    config.connect_timeout(Duration::from_secs(10));
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(16)
+        .build()
+        .expect("a pool without runtime-specific hooks always builds")
+}
+
+/// First start of a cluster: the owner role, its database and pg_sphere (which needs a
+/// superuser to install). Cheap and idempotent, so it runs at every start.
+async fn bootstrap(cluster: &EmbeddedCluster) -> Result<(), DbError> {
+    let admin = connect(cluster.config(cluster::SUPERUSER, "postgres")).await?;
+    let role_exists = admin
+        .query_opt(
+            "SELECT 1 FROM pg_roles WHERE rolname = $1",
+            &[&cluster::OWNER_ROLE],
+        )
+        .await?
+        .is_some();
+    if !role_exists {
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {} LOGIN CREATEROLE",
+                cluster::OWNER_ROLE
+            ))
+            .await?;
+    }
+    let database_exists = admin
+        .query_opt(
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            &[&cluster::DATABASE],
+        )
+        .await?
+        .is_some();
+    if !database_exists {
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {} OWNER {}",
+                cluster::DATABASE,
+                cluster::OWNER_ROLE
+            ))
+            .await?;
+    }
+    install_extensions(cluster, cluster::DATABASE).await
+}
+
+/// Installs pg_sphere in one database of the embedded cluster, as its superuser.
+pub async fn install_extensions(cluster: &EmbeddedCluster, dbname: &str) -> Result<(), DbError> {
+    let client = connect(cluster.config(cluster::SUPERUSER, dbname)).await?;
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_sphere")
+        .await?;
+    Ok(())
+}
+
+/// One connection outside the pool, driven on its own task.
+pub async fn connect(config: tokio_postgres::Config) -> Result<tokio_postgres::Client, DbError> {
+    let (client, connection) = config.connect(NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "database connection closed");
+        }
+    });
+    Ok(client)
+}

@@ -1,0 +1,108 @@
+//! Finds headers in what the operator names: files, directories (recursively), `.tar` and
+//! `.tar.gz` bundles, gzip-compressed files. FITS files (`.fits`, `.fits.gz`) give their primary
+//! header only; any other file is read as header text, possibly several headers in a row.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+use super::fits::{Header, HeaderReader};
+use super::IngestError;
+
+/// Calls `each(source name, header)` for every header under `paths`, in a stable order.
+pub(crate) fn for_each_header(
+    paths: &[PathBuf],
+    each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    for path in paths {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = Vec::new();
+            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+                let entry = entry.map_err(|error| IngestError::Io {
+                    path: path.display().to_string(),
+                    error: error.into(),
+                })?;
+                if entry.file_type().is_file() {
+                    files.push(entry.into_path());
+                }
+            }
+            for file in files {
+                read_file(&file, each)?;
+            }
+        } else {
+            read_file(path, each)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_file(
+    path: &Path,
+    each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|error| IngestError::Io {
+        path: name.clone(),
+        error,
+    })?;
+    read_stream(&name, Box::new(file), each)
+}
+
+/// Dispatches on the name: bundles are opened, compressed files decompressed, the rest read.
+fn read_stream(
+    name: &str,
+    input: Box<dyn Read + '_>,
+    each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
+        return read_tar(name, Box::new(MultiGzDecoder::new(input)), each);
+    }
+    if lower.ends_with(".tar") {
+        return read_tar(name, input, each);
+    }
+    let primary_only = [".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz"]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix));
+    let input: Box<dyn Read> = if lower.ends_with(".gz") {
+        Box::new(MultiGzDecoder::new(input))
+    } else {
+        Box::new(input)
+    };
+    let mut reader = HeaderReader::new(BufReader::with_capacity(1 << 16, input), primary_only);
+    loop {
+        match reader.next_header() {
+            Ok(Some(header)) => each(name, header)?,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                return Err(IngestError::Corrupt {
+                    source_name: name.to_string(),
+                    error,
+                })
+            }
+        }
+    }
+}
+
+fn read_tar(
+    name: &str,
+    input: Box<dyn Read + '_>,
+    each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    let io_error = |error| IngestError::Io {
+        path: name.to_string(),
+        error,
+    };
+    let mut archive = tar::Archive::new(input);
+    for entry in archive.entries().map_err(io_error)? {
+        let entry = entry.map_err(io_error)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = format!("{name}:{}", entry.path().map_err(io_error)?.display());
+        read_stream(&member, Box::new(entry), each)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! The `obsportal` command: serve, ingest, demo-data.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use obsportal::db::{Database, DbSettings};
+use obsportal::ingest::{self, demo, Progress};
+use obsportal::server::{self, AppState};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "IVOA TAP/ADQL server and portal for optical-interferometry observations"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DatabaseArgs {
+    /// Data directory of the embedded PostgreSQL cluster (used when DATABASE_URL is not set).
+    #[arg(long, env = "OBSPORTAL_DATA_DIR", default_value = "obsportal-data")]
+    data_dir: PathBuf,
+    /// Use this PostgreSQL database (with pg_sphere) instead of the embedded cluster.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    fn settings(&self) -> DbSettings {
+        DbSettings {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (TAP, portal, cone search).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// If the database holds no exposures, generate and ingest this many demo exposures.
+        #[arg(long, default_value_t = 0)]
+        demo_rows: u64,
+    },
+    /// Ingest ESO headers: header text files, FITS files, directories, .tar(.gz) bundles.
+    Ingest {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Write synthetic VLTI headers (about three headers per exposure).
+    DemoData {
+        #[arg(long)]
+        exposures: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve {
+            listen,
+            database,
+            demo_rows,
+        } => serve(listen, &database, demo_rows).await,
+        Command::Ingest { database, paths } => {
+            let db = Database::open(&database.settings()).await?;
+            let result = ingest_paths(&db, paths, Progress::for_terminal()).await;
+            db.close().await?;
+            println!("{}", result?);
+            Ok(())
+        }
+        Command::DemoData {
+            exposures,
+            seed,
+            out,
+        } => {
+            let file = File::create(&out).with_context(|| format!("creating {}", out.display()))?;
+            let mut writer = BufWriter::with_capacity(1 << 20, file);
+            let counts = demo::write_demo_headers(&mut writer, exposures, seed)?;
+            writer.flush()?;
+            println!(
+                "wrote {} headers ({} exposures, {} to be dropped) to {}",
+                counts.exposures + counts.dropped,
+                counts.exposures,
+                counts.dropped,
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn ingest_paths(
+    db: &Database,
+    paths: Vec<PathBuf>,
+    progress: Progress,
+) -> anyhow::Result<ingest::ImportSummary> {
+    let mut client = db.pool().get().await?;
+    Ok(ingest::import(&mut client, paths, progress).await?)
+}
+
+async fn serve(listen: SocketAddr, database: &DatabaseArgs, demo_rows: u64) -> anyhow::Result<()> {
+    let db = Database::open(&database.settings()).await?;
+    let result = serve_with(&db, listen, database, demo_rows).await;
+    db.close().await?;
+    result
+}
+
+async fn serve_with(
+    db: &Database,
+    listen: SocketAddr,
+    database: &DatabaseArgs,
+    demo_rows: u64,
+) -> anyhow::Result<()> {
+    if demo_rows > 0 {
+        load_demo_data_if_empty(db, database, demo_rows).await?;
+    }
+    let listener = server::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let address = listener.local_addr()?;
+    // Tests and scripts read this line to find the server.
+    println!("obsportal listening on http://{address}/");
+    std::io::stdout().flush()?;
+    server::serve(
+        listener,
+        AppState {
+            pool: db.pool().clone(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Demo data goes through the real ingest path: written as header text, then imported.
+async fn load_demo_data_if_empty(
+    db: &Database,
+    database: &DatabaseArgs,
+    exposures: u64,
+) -> anyhow::Result<()> {
+    let client = db.pool().get().await?;
+    let existing: i64 = client
+        .query_one("SELECT count(*) FROM obsportal.exposure", &[])
+        .await?
+        .get(0);
+    drop(client);
+    if existing > 0 {
+        return Ok(());
+    }
+    let directory = if database.database_url.is_some() {
+        std::env::temp_dir()
+    } else {
+        database.data_dir.clone()
+    };
+    let path = directory.join(format!("demo-headers-{exposures}.hdr"));
+    tracing::info!(exposures, path = %path.display(), "generating demo headers");
+    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut writer = BufWriter::new(file);
+    demo::write_demo_headers(&mut writer, exposures, 1)?;
+    writer.flush()?;
+    drop(writer);
+    let summary = ingest_paths(db, vec![path.clone()], Progress::Log).await?;
+    std::fs::remove_file(&path).ok();
+    eprintln!("{summary}");
+    Ok(())
+}

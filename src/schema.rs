@@ -1,0 +1,104 @@
+//! The published tables, described once in `schema/*.toml`: the single source for TAP_SCHEMA,
+//! VOSI tables, VOTable FIELDs and the ADQL catalog.
+
+use serde::Deserialize;
+
+/// The description files, embedded so the binary needs nothing beside it.
+const TABLE_FILES: &[(&str, &str)] = &[
+    (
+        "schema/exposures.toml",
+        include_str!("../schema/exposures.toml"),
+    ),
+    (
+        "schema/obscore.toml",
+        include_str!("../schema/obscore.toml"),
+    ),
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    pub schema: String,
+    pub name: String,
+    pub description: String,
+    #[serde(default)]
+    pub utype: Option<String>,
+    #[serde(rename = "column")]
+    pub columns: Vec<Column>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub name: String,
+    /// VOTable datatype: char, short, int, long, double, boolean.
+    pub datatype: String,
+    #[serde(default)]
+    pub arraysize: Option<String>,
+    #[serde(default)]
+    pub xtype: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub ucd: Option<String>,
+    #[serde(default)]
+    pub utype: Option<String>,
+    pub description: String,
+    #[serde(default)]
+    pub principal: bool,
+    #[serde(default)]
+    pub indexed: bool,
+    /// Defined by an IVOA standard (ObsCore) rather than by this service.
+    #[serde(default)]
+    pub std: bool,
+}
+
+impl Table {
+    /// `schema.name`, as TAP_SCHEMA and ADQL spell it.
+    pub fn qualified_name(&self) -> String {
+        format!("{}.{}", self.schema, self.name)
+    }
+}
+
+/// Every published table. The files are part of the binary, so a parse error is a build bug:
+/// the unit test below catches it before anything ships.
+pub fn published_tables() -> Vec<Table> {
+    TABLE_FILES
+        .iter()
+        .map(|(path, text)| toml::from_str(text).unwrap_or_else(|error| panic!("{path}: {error}")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_file_parses_with_known_datatypes() {
+        let tables = published_tables();
+        assert_eq!(tables.len(), TABLE_FILES.len());
+        for table in &tables {
+            assert!(
+                !table.columns.is_empty(),
+                "{} has no columns",
+                table.qualified_name()
+            );
+            for column in &table.columns {
+                assert!(
+                    ["char", "short", "int", "long", "double", "boolean"]
+                        .contains(&column.datatype.as_str()),
+                    "{}.{}: datatype {}",
+                    table.qualified_name(),
+                    column.name,
+                    column.datatype
+                );
+                assert!(
+                    !column.description.is_empty(),
+                    "{}.{} undescribed",
+                    table.name,
+                    column.name
+                );
+            }
+        }
+    }
+}

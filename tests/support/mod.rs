@@ -1,0 +1,225 @@
+//! What the integration tests share: a data directory of their own (so an embedded cluster of
+//! their own), the real `obsportal` binary, and guards that stop every process a test started,
+//! even when the test fails.
+#![allow(dead_code, unreachable_pub)] // each test binary uses a different part
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tempfile::TempDir;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_obsportal");
+
+/// The hand-written headers under `tests/data/headers`.
+pub fn header_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/headers")
+        .join(name)
+}
+
+/// A data directory for one test. Dropping it stops any cluster still running in it.
+pub struct Workspace {
+    dir: TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("obsportal-test-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        // The cluster may run as another OS user (tests run as root in CI): let it in.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        Workspace { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// `obsportal ingest --data-dir <this> paths...`, to completion.
+    pub fn ingest(&self, paths: &[PathBuf]) -> Output {
+        Command::new(BINARY)
+            .arg("ingest")
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(paths)
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    }
+
+    /// Like `ingest`, but the import must succeed; returns its summary (standard output).
+    pub fn ingest_ok(&self, paths: &[PathBuf]) -> String {
+        let output = self.ingest(paths);
+        assert!(
+            output.status.success(),
+            "ingest failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// `obsportal serve` on a free port of this data directory.
+    pub fn serve(&self, extra: &[&str]) -> Server {
+        let mut command = Command::new(BINARY);
+        command
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .env_remove("DATABASE_URL");
+        Server::start(command, extra)
+    }
+
+    /// The postmaster's pid, when the embedded cluster is running.
+    pub fn postmaster_pid(&self) -> Option<i32> {
+        let text = fs::read_to_string(self.data_dir().join("pgdata/postmaster.pid")).ok()?;
+        let pid: i32 = text.lines().next()?.trim().parse().ok()?;
+        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    }
+
+    /// A connection string for a database of this workspace's running cluster.
+    pub fn connection_string(&self, user: &str, dbname: &str) -> String {
+        let text = fs::read_to_string(self.data_dir().join("pgdata/postmaster.pid")).unwrap();
+        let port = text.lines().nth(3).unwrap().trim();
+        format!(
+            "host={} port={port} user={user} dbname={dbname}",
+            self.data_dir().join("run").display()
+        )
+    }
+
+    pub async fn connect(&self, user: &str, dbname: &str) -> tokio_postgres::Client {
+        let (client, connection) =
+            tokio_postgres::connect(&self.connection_string(user, dbname), tokio_postgres::NoTls)
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        client
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if let Some(pid) = self.postmaster_pid() {
+            // Immediate shutdown: the test is over, nothing needs to be kept.
+            let _ = kill(Pid::from_raw(pid), Signal::SIGQUIT);
+            wait_until(Duration::from_secs(10), || {
+                !Path::new(&format!("/proc/{pid}")).exists()
+            });
+        }
+    }
+}
+
+/// A running `obsportal serve`; stopped with SIGTERM (or killed) when dropped.
+pub struct Server {
+    child: Option<Child>,
+    pub base_url: String,
+    stderr_log: PathBuf,
+}
+
+impl Server {
+    pub fn start(mut command: Command, extra: &[&str]) -> Server {
+        let stderr_log =
+            std::env::temp_dir().join(format!("obsportal-serve-{}.log", rand_suffix()));
+        let mut child = command
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(fs::File::create(&stderr_log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base_url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("obsportal listening on ") {
+                        break url.trim_end_matches('/').to_string();
+                    }
+                }
+                _ => {
+                    let _ = child.wait();
+                    panic!(
+                        "server exited before listening:\n{}",
+                        fs::read_to_string(&stderr_log).unwrap_or_default()
+                    );
+                }
+            }
+        };
+        Server {
+            child: Some(child),
+            base_url,
+            stderr_log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+
+    /// SIGTERM and wait: the server shuts down and stops its cluster.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        self.terminate().expect("server was running")
+    }
+
+    fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.terminate();
+        let _ = fs::remove_file(&self.stderr_log);
+    }
+}
+
+pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+fn rand_suffix() -> String {
+    format!("{}-{:?}", std::process::id(), Instant::now())
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+/// GET, returning status and body.
+pub async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
