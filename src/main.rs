@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use obsportal::db::{Database, DbSettings};
 use obsportal::ingest::{self, demo, Progress};
-use obsportal::server::{self, AppState};
+use obsportal::server::{self, AppState, ShutdownSignal};
 
 #[derive(Parser)]
 #[command(
@@ -135,8 +135,9 @@ async fn ingest_paths(
 }
 
 async fn serve(listen: SocketAddr, database: &DatabaseArgs, demo_rows: u64) -> anyhow::Result<()> {
+    let shutdown = ShutdownSignal::install()?;
     let db = Database::open(&database.settings()).await?;
-    let result = serve_with(&db, listen, database, demo_rows).await;
+    let result = serve_with(&db, listen, database, demo_rows, shutdown).await;
     db.close().await?;
     result
 }
@@ -146,6 +147,7 @@ async fn serve_with(
     listen: SocketAddr,
     database: &DatabaseArgs,
     demo_rows: u64,
+    shutdown: ShutdownSignal,
 ) -> anyhow::Result<()> {
     if demo_rows > 0 {
         load_demo_data_if_empty(db, database, demo_rows).await?;
@@ -162,6 +164,7 @@ async fn serve_with(
         AppState {
             pool: db.pool().clone(),
         },
+        shutdown,
     )
     .await?;
     Ok(())

@@ -373,7 +373,7 @@ async fn reads_fits_gzip_tar_bundles_and_directories() {
         .unwrap();
     tar.into_inner().unwrap().finish().unwrap();
 
-    let summary = workspace.ingest_ok(&[inputs.clone()]);
+    let summary = workspace.ingest_ok(std::slice::from_ref(&inputs));
     assert!(summary.contains("10 headers read"), "{summary}");
     let db = workspace.connect("obsportal", "obsportal").await;
     let sources: Vec<String> = db

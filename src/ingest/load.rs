@@ -64,11 +64,11 @@ impl Progress {
         match self {
             Progress::Bar(bar) => {
                 bar.set_position(count);
-                if count % 1000 == 0 {
+                if count.is_multiple_of(1000) {
                     bar.set_message(source.to_string());
                 }
             }
-            Progress::Log if count % 100_000 == 0 => {
+            Progress::Log if count.is_multiple_of(100_000) => {
                 tracing::info!(headers = count, source, "reading")
             }
             _ => {}

@@ -1,0 +1,97 @@
+//! `schema/*.toml` describes the published tables; the database must agree with it, and the
+//! query role must reach those tables and nothing else.
+
+mod support;
+
+use obsportal::schema::published_tables;
+use support::Workspace;
+
+/// The VOTable datatype (and xtype) a PostgreSQL column type is published as.
+fn votable_type(postgres_type: &str) -> (&'static str, Option<&'static str>) {
+    match postgres_type {
+        "text" => ("char", None),
+        "double precision" => ("double", None),
+        "integer" => ("int", None),
+        "bigint" => ("long", None),
+        "smallint" => ("short", None),
+        "boolean" => ("boolean", None),
+        "timestamp with time zone" => ("char", Some("timestamp")),
+        "spoly" => ("double", Some("polygon")),
+        other => panic!("no VOTable mapping for PostgreSQL type {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_published_column_is_described_in_order_with_its_type() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&[]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    for table in published_tables() {
+        let rows = db
+            .query(
+                "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
+                  WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                &[&table.qualified_name()],
+            )
+            .await
+            .unwrap();
+        let database: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let described: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        let actual: Vec<&str> = database.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            described,
+            actual,
+            "{}: columns differ from schema/",
+            table.qualified_name()
+        );
+        for (column, (_, postgres_type)) in table.columns.iter().zip(&database) {
+            let (datatype, xtype) = votable_type(postgres_type);
+            assert_eq!(
+                column.datatype,
+                datatype,
+                "{}.{}",
+                table.qualified_name(),
+                column.name
+            );
+            assert_eq!(
+                column.xtype.as_deref(),
+                xtype,
+                "{}.{}",
+                table.qualified_name(),
+                column.name
+            );
+            assert_eq!(
+                column.arraysize.is_some(),
+                datatype == "char" || xtype.is_some(),
+                "{}",
+                column.name
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_query_role_reads_published_tables_and_nothing_else() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&["--demo-rows", "50"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    db.batch_execute("SET ROLE obsportal_query").await.unwrap();
+    for table in published_tables() {
+        let sql = format!("SELECT count(*) FROM {}", table.qualified_name());
+        let count: i64 = db.query_one(&sql, &[]).await.unwrap().get(0);
+        assert_eq!(count, 50, "{sql}");
+    }
+    for forbidden in [
+        "SELECT count(*) FROM obsportal.header",
+        "SELECT count(*) FROM obsportal.exposure",
+        "DELETE FROM obsportal.exposures",
+        "CREATE TABLE obsportal.sneaky (x int)",
+    ] {
+        let error = db.batch_execute(forbidden).await.unwrap_err();
+        let code = error.code().map(|c| c.code().to_string());
+        assert!(
+            matches!(code.as_deref(), Some("42501") | Some("42809")),
+            "{forbidden}: expected a permission error, got {error:?}"
+        );
+    }
+}
