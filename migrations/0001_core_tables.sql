@@ -89,10 +89,13 @@ CREATE TABLE obsportal.exposure (
     validation_log      jsonb NOT NULL,              -- array of messages
     date_updated        timestamptz NOT NULL,
     date_release        timestamptz,
-    target_id           integer REFERENCES obsportal.target (id),
-    observation_id      integer REFERENCES obsportal.observation (id) ON DELETE SET NULL
+    target_id           integer NOT NULL REFERENCES obsportal.target (id)
 );
-CREATE INDEX exposure_pointing ON obsportal.exposure USING gist (spoint(radians(ra), radians(dec)));
--- Finds the exposures that still need a target quickly during identification.
-CREATE INDEX exposure_without_target ON obsportal.exposure (mjd_start, id) WHERE target_id IS NULL;
 CREATE INDEX exposure_target ON obsportal.exposure (target_id);
+
+-- Which observation each exposure belongs to. A narrow table of its own, because regrouping
+-- rewrites it wholesale and rewriting the wide exposure rows would cost far more.
+CREATE TABLE obsportal.observation_member (
+    exposure_id    text PRIMARY KEY REFERENCES obsportal.exposure (id) ON DELETE CASCADE,
+    observation_id integer NOT NULL REFERENCES obsportal.observation (id) ON DELETE CASCADE
+);

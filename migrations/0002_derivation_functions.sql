@@ -1,39 +1,49 @@
 -- Set-based steps of an import, run inside the import's transaction.
 
--- Gives every exposure without a target one: the nearest existing target within radius_deg,
--- else a new target seeded greedily in time order, which later exposures within the radius join.
--- Returns the number of targets created.
+-- Gives every accepted header staged in `changed_header` a target: the nearest existing target
+-- within radius_deg; else the earliest staged pointing within radius_deg seeds a new target that
+-- the others join (one set-based self-join, not a loop per target). Returns the targets created.
+-- Runs before the exposures are inserted, so each exposure row is written once.
 CREATE FUNCTION obsportal.identify_targets(radius_deg double precision) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    seed        record;
-    new_target  integer;
-    created     integer := 0;
+    created integer;
 BEGIN
-    UPDATE obsportal.exposure e
-       SET target_id = (
-            SELECT t.id FROM obsportal.target t
-             WHERE spoint(radians(t.ra), radians(t.dec))
-                   @ scircle(spoint(radians(e.ra), radians(e.dec)), radians(radius_deg))
-             ORDER BY spoint(radians(t.ra), radians(t.dec)) <-> spoint(radians(e.ra), radians(e.dec))
-             LIMIT 1)
-     WHERE e.target_id IS NULL;
+    CREATE TEMP TABLE pointing ON COMMIT DROP AS
+    SELECT dp_id, target_name, ra, dec, mjd_start, spoint(radians(ra), radians(dec)) AS position
+      FROM changed_header WHERE drop_reason IS NULL;
+    CREATE INDEX ON pointing USING gist (position);
+    ANALYZE pointing;
 
-    LOOP
-        SELECT id, target_name, ra, dec INTO seed
-          FROM obsportal.exposure WHERE target_id IS NULL ORDER BY mjd_start, id LIMIT 1;
-        EXIT WHEN NOT FOUND;
-        INSERT INTO obsportal.target (name, ra, dec) VALUES (seed.target_name, seed.ra, seed.dec)
-            RETURNING id INTO new_target;
-        UPDATE obsportal.exposure SET target_id = new_target
-         WHERE target_id IS NULL
-           AND spoint(radians(ra), radians(dec))
-               @ scircle(spoint(radians(seed.ra), radians(seed.dec)), radians(radius_deg));
-        created := created + 1;
-    END LOOP;
+    IF EXISTS (SELECT FROM obsportal.target) THEN
+        UPDATE changed_header c
+           SET target_id = (
+                SELECT t.id FROM obsportal.target t
+                 WHERE spoint(radians(t.ra), radians(t.dec)) @ scircle(p.position, radians(radius_deg))
+                 ORDER BY spoint(radians(t.ra), radians(t.dec)) <-> p.position
+                 LIMIT 1)
+          FROM pointing p
+         WHERE p.dp_id = c.dp_id;
+        DELETE FROM pointing p USING changed_header c WHERE c.dp_id = p.dp_id AND c.target_id IS NOT NULL;
+    END IF;
 
-    DELETE FROM obsportal.target t
-     WHERE NOT EXISTS (SELECT 1 FROM obsportal.exposure e WHERE e.target_id = t.id);
+    CREATE TEMP TABLE seeded ON COMMIT DROP AS
+    SELECT p.dp_id,
+           (SELECT s.dp_id FROM pointing s
+             WHERE s.position @ scircle(p.position, radians(radius_deg))
+             ORDER BY s.mjd_start, s.dp_id LIMIT 1) AS seed
+      FROM pointing p;
+    CREATE TEMP TABLE seed_target ON COMMIT DROP AS
+    SELECT seed, nextval(pg_get_serial_sequence('obsportal.target', 'id'))::integer AS target_id
+      FROM (SELECT DISTINCT seed FROM seeded) seeds;
+    INSERT INTO obsportal.target (id, name, ra, dec)
+    SELECT st.target_id, p.target_name, p.ra, p.dec FROM seed_target st JOIN pointing p ON p.dp_id = st.seed;
+    GET DIAGNOSTICS created = ROW_COUNT;
+    UPDATE changed_header c SET target_id = st.target_id
+      FROM seeded s JOIN seed_target st USING (seed)
+     WHERE c.dp_id = s.dp_id;
+
+    DROP TABLE pointing, seeded, seed_target;
     RETURN created;
 END $$;
 
@@ -71,9 +81,10 @@ BEGIN
      WHERE (observation.exposure_count, observation.mjd_start, observation.mjd_end)
            IS DISTINCT FROM (excluded.exposure_count, excluded.mjd_start, excluded.mjd_end);
 
-    UPDATE obsportal.exposure e SET observation_id = o.id
-      FROM exposure_block b JOIN obsportal.observation o USING (first_exposure_id)
-     WHERE e.id = b.exposure_id AND e.observation_id IS DISTINCT FROM o.id;
+    INSERT INTO obsportal.observation_member (exposure_id, observation_id)
+    SELECT b.exposure_id, o.id FROM exposure_block b JOIN obsportal.observation o USING (first_exposure_id)
+    ON CONFLICT (exposure_id) DO UPDATE SET observation_id = excluded.observation_id
+     WHERE observation_member.observation_id IS DISTINCT FROM excluded.observation_id;
 
     DROP TABLE exposure_block;
 END $$;
@@ -93,7 +104,7 @@ DECLARE
 BEGIN
     -- The last occurrence of a DP.ID in this import wins.
     CREATE TEMP TABLE changed_header ON COMMIT DROP AS
-    SELECT s.*, h.dp_id IS NULL AS is_new
+    SELECT s.*, h.dp_id IS NULL AS is_new, NULL::integer AS target_id
       FROM (SELECT DISTINCT ON (dp_id) * FROM staged_header ORDER BY dp_id, ordinal DESC) s
       LEFT JOIN obsportal.header h USING (dp_id)
      WHERE h.dp_id IS NULL OR h.keywords IS DISTINCT FROM s.keywords;
@@ -126,18 +137,22 @@ BEGIN
          WHERE (instrument_mode.em_min, instrument_mode.em_max, instrument_mode.em_res_power)
                IS DISTINCT FROM (excluded.em_min, excluded.em_max, excluded.em_res_power);
 
+        new_targets := obsportal.identify_targets(target_radius_deg);
+
         INSERT INTO obsportal.exposure (
             id, header_id, interferometer, instrument_name, instrument_mode, instrument_submode,
             program_id, ob_id, obs_type, target_name, ra, dec, mjd_start, mjd_end, exptime, stations,
             projected_baselines, projected_baselines_text, tau0, temperature, seeing,
-            validation_level, validation_log, date_updated, date_release)
+            validation_level, validation_log, date_updated, date_release, target_id)
         SELECT exposure_id, dp_id, interferometer, instrument_name, instrument_mode, instrument_submode,
                program_id, ob_id, obs_type, target_name, ra, dec, mjd_start, mjd_end, exptime, stations,
                projected_baselines, projected_baselines_text, tau0, temperature, seeing,
-               validation_level, validation_log, now(), date_release
+               validation_level, validation_log, now(), date_release, target_id
           FROM changed_header WHERE drop_reason IS NULL;
 
-        new_targets := obsportal.identify_targets(target_radius_deg);
+        -- Targets whose every exposure changed position (or was dropped) go.
+        DELETE FROM obsportal.target t
+         WHERE NOT EXISTS (SELECT 1 FROM obsportal.exposure e WHERE e.target_id = t.id);
         PERFORM obsportal.group_observations(observation_gap_days);
         REFRESH MATERIALIZED VIEW CONCURRENTLY obsportal.exposures;
         PERFORM obsportal.compute_statistics();

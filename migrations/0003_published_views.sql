@@ -16,7 +16,7 @@ SELECT e.id                        AS exp_id,
        e.date_updated              AS exp_date_updated,
        e.date_release              AS exp_date_release,
        e.exptime                   AS exp_exptime,
-       e.observation_id            AS obs_id,
+       om.observation_id           AS obs_id,
        e.obs_type                  AS obs_type,
        e.program_id                AS obs_program,
        p.title                     AS obs_program_title,
@@ -36,6 +36,7 @@ SELECT e.id                        AS exp_id,
        t.dec                       AS target_dec
   FROM obsportal.exposure e
   JOIN obsportal.target t ON t.id = e.target_id
+  JOIN obsportal.observation_member om ON om.exposure_id = e.id
   LEFT JOIN obsportal.program p ON p.id = e.program_id
   LEFT JOIN obsportal.instrument_mode m
          ON m.instrument_name = e.instrument_name AND m.mode = e.instrument_mode

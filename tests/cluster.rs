@@ -214,3 +214,23 @@ fn demo_data_is_deterministic_for_a_seed() {
     assert_eq!(first, write("b.hdr", "3"));
     assert_ne!(first, write("c.hdr", "4"));
 }
+
+#[test]
+fn a_data_directory_only_its_owner_can_reach() {
+    let workspace = Workspace::new();
+    fs::set_permissions(
+        workspace.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let output = workspace.ingest(&[support::header_file("fresh.hdr")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if Uid::effective().is_root() {
+        // PostgreSQL runs as `postgres`, which cannot enter root's private directory.
+        assert!(!output.status.success());
+        assert!(stderr.contains("which cannot reach"), "{stderr}");
+    } else {
+        // PostgreSQL runs as the caller, who can.
+        assert!(output.status.success(), "{stderr}");
+    }
+}

@@ -40,6 +40,11 @@ pub enum ClusterError {
          exist (set OBSPORTAL_PG_USER to another one)"
     )]
     NoUnprivilegedUser(String),
+    #[error(
+        "PostgreSQL runs as the OS user {user:?}, which cannot reach {dir}: make its parent \
+         directories traversable (chmod o+x) or choose a --data-dir elsewhere (e.g. /var/lib/obsportal)"
+    )]
+    NotReachable { user: String, dir: PathBuf },
     #[error("{action} failed: {detail}")]
     Command { action: String, detail: String },
     #[error("{path}: {source}")]
@@ -86,6 +91,9 @@ impl EmbeddedCluster {
         let socket_dir = root.join("run");
         for dir in [&pgdata, &socket_dir] {
             make_private_dir(dir, run_as.as_ref())?;
+        }
+        if let Some(user) = &run_as {
+            check_reachable(&pgdata, user)?;
         }
         if !pgdata.join("PG_VERSION").exists() {
             init_cluster(&bin_dir, &pgdata, run_as.as_ref())?;
@@ -336,6 +344,19 @@ fn make_private_dir(dir: &Path, owner: Option<&User>) -> Result<(), ClusterError
     }
     // initdb and the server insist on 0700 (or 0750) for the data directory.
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_error(dir))
+}
+
+/// Whether `user` can write `dir`, asked of the system as that user (ACLs, parents and all).
+fn check_reachable(dir: &Path, user: &User) -> Result<(), ClusterError> {
+    let reachable = run_as(Command::new("test").arg("-w").arg(dir), Some(user)).is_ok();
+    if reachable {
+        Ok(())
+    } else {
+        Err(ClusterError::NotReachable {
+            user: user.name.clone(),
+            dir: dir.to_owned(),
+        })
+    }
 }
 
 fn open_lock_file(path: &Path) -> Result<File, ClusterError> {
