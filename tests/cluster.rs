@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::{Pid, Uid};
-use support::{get, wait_until, Server, Workspace, BINARY};
+use support::{count, get, wait_until, Server, Workspace, BINARY};
 
 fn process_uid(pid: i32) -> u32 {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -62,11 +62,7 @@ async fn starts_restarts_and_keeps_its_data() {
         "the demo data is still there:\n{log}"
     );
     let db = workspace.connect("obsportal", "obsportal").await;
-    let exposures: i64 = db
-        .query_one("SELECT count(*) FROM obsportal.exposures", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let exposures = count(&db, "SELECT count(*) FROM obsportal.exposures").await;
     assert_eq!(exposures, 200);
 }
 
@@ -109,11 +105,7 @@ async fn recovers_after_the_server_and_postgres_are_killed() {
     let server = workspace.serve(&["--demo-rows", "100"]);
     assert!(available(&server).await);
     let db = workspace.connect("obsportal", "obsportal").await;
-    let exposures: i64 = db
-        .query_one("SELECT count(*) FROM obsportal.exposures", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let exposures = count(&db, "SELECT count(*) FROM obsportal.exposures").await;
     assert_eq!(exposures, 100, "committed data survives the crash");
 }
 
@@ -160,11 +152,7 @@ async fn two_servers_starting_on_one_database_migrate_it_once() {
         "one server applies every migration, the other none: {applied_by:?}"
     );
     let db = workspace.connect("obsportal", "shared_by_two").await;
-    let recorded: i64 = db
-        .query_one("SELECT count(*) FROM obsportal.schema_migration", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let recorded = count(&db, "SELECT count(*) FROM obsportal.schema_migration").await;
     assert_eq!(recorded as usize, migrations);
 }
 

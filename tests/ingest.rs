@@ -8,7 +8,7 @@ use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
 
-use support::{header_file, Workspace};
+use support::{count, header_file, Workspace};
 
 /// Every published column of every exposure, as JSON text, in a stable order.
 async fn snapshot(db: &tokio_postgres::Client) -> Vec<String> {
@@ -21,10 +21,6 @@ async fn snapshot(db: &tokio_postgres::Client) -> Vec<String> {
     .iter()
     .map(|row| row.get(0))
     .collect()
-}
-
-async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
-    db.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 #[tokio::test]

@@ -106,38 +106,36 @@ fn build_pool(mut config: tokio_postgres::Config) -> Pool {
 /// superuser to install). Cheap and idempotent, so it runs at every start.
 async fn bootstrap(cluster: &EmbeddedCluster) -> Result<(), DbError> {
     let admin = connect(cluster.config(cluster::SUPERUSER, "postgres")).await?;
-    let role_exists = admin
-        .query_opt(
-            "SELECT 1 FROM pg_roles WHERE rolname = $1",
-            &[&cluster::OWNER_ROLE],
-        )
-        .await?
-        .is_some();
-    if !role_exists {
-        admin
-            .batch_execute(&format!(
-                "CREATE ROLE {} LOGIN CREATEROLE",
-                cluster::OWNER_ROLE
-            ))
-            .await?;
+    let owner = cluster::OWNER_ROLE;
+    let database = cluster::DATABASE;
+    create_unless_found(
+        &admin,
+        "SELECT 1 FROM pg_roles WHERE rolname = $1",
+        owner,
+        &format!("CREATE ROLE {owner} LOGIN CREATEROLE"),
+    )
+    .await?;
+    create_unless_found(
+        &admin,
+        "SELECT 1 FROM pg_database WHERE datname = $1",
+        database,
+        &format!("CREATE DATABASE {database} OWNER {owner}"),
+    )
+    .await?;
+    install_extensions(cluster, database).await
+}
+
+/// Runs `create` unless `lookup` (with `name` as its parameter) finds a row.
+async fn create_unless_found(
+    admin: &tokio_postgres::Client,
+    lookup: &str,
+    name: &str,
+    create: &str,
+) -> Result<(), DbError> {
+    if admin.query_opt(lookup, &[&name]).await?.is_none() {
+        admin.batch_execute(create).await?;
     }
-    let database_exists = admin
-        .query_opt(
-            "SELECT 1 FROM pg_database WHERE datname = $1",
-            &[&cluster::DATABASE],
-        )
-        .await?
-        .is_some();
-    if !database_exists {
-        admin
-            .batch_execute(&format!(
-                "CREATE DATABASE {} OWNER {}",
-                cluster::DATABASE,
-                cluster::OWNER_ROLE
-            ))
-            .await?;
-    }
-    install_extensions(cluster, cluster::DATABASE).await
+    Ok(())
 }
 
 /// Installs pg_sphere in one database of the embedded cluster, as its superuser.

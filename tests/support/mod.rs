@@ -218,6 +218,11 @@ fn rand_suffix() -> String {
         .collect()
 }
 
+/// The single bigint a query returns, e.g. a `count(*)`.
+pub async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
+    db.query_one(sql, &[]).await.unwrap().get(0)
+}
+
 /// GET, returning status and body.
 pub async fn get(url: &str) -> (u16, String) {
     let response = reqwest::get(url).await.unwrap();
