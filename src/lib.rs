@@ -3,6 +3,11 @@
 
 pub mod db;
 pub mod ingest;
+pub mod params;
+pub mod portal;
+pub mod results;
 pub mod schema;
+pub mod scs;
 pub mod server;
 pub mod tap;
+pub mod votable;

@@ -51,6 +51,18 @@ pub struct Column {
     /// Defined by an IVOA standard (ObsCore) rather than by this service.
     #[serde(default)]
     pub std: bool,
+    /// Whether the ObsPortal API (`/search.votable`) sends this column.
+    #[serde(default)]
+    pub api: Option<ApiPresence>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiPresence {
+    /// Always.
+    Default,
+    /// Only when the client asks for `all_fields=true`.
+    AllFields,
 }
 
 impl Table {

@@ -16,6 +16,8 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/tap", crate::tap::router())
+        .merge(crate::portal::router())
+        .merge(crate::scs::router())
         .with_state(state)
 }
 

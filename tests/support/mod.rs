@@ -228,3 +228,124 @@ pub async fn get(url: &str) -> (u16, String) {
     let response = reqwest::get(url).await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
+
+/// A VOTable answer, read back element by element.
+#[derive(Debug, Default)]
+pub struct VoTable {
+    /// Attributes of each FIELD, in order.
+    pub fields: Vec<std::collections::BTreeMap<String, String>>,
+    /// PARAM name -> value.
+    pub params: std::collections::BTreeMap<String, String>,
+    /// INFO (name, value, content), in document order, with where they stood.
+    pub infos: Vec<(String, String, String)>,
+    /// Cell text by row; an empty TD is "".
+    pub rows: Vec<Vec<String>>,
+    /// Whether an INFO came after the TABLE.
+    pub info_after_table: bool,
+}
+
+impl VoTable {
+    pub fn parse(text: &str) -> VoTable {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(text);
+        let mut table = VoTable::default();
+        let mut cell: Option<String> = None;
+        let mut info: Option<(String, String, String)> = None;
+        let mut table_closed = false;
+        let attributes = |element: &quick_xml::events::BytesStart| -> std::collections::BTreeMap<String, String> {
+            element
+                .attributes()
+                .map(|a| {
+                    let a = a.unwrap();
+                    (
+                        String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
+                        a.unescape_value().unwrap().into_owned(),
+                    )
+                })
+                .collect()
+        };
+        loop {
+            match reader.read_event().unwrap() {
+                Event::Eof => break,
+                Event::Start(e) | Event::Empty(e)
+                    if e.name().as_ref() == b"FIELD" && table.rows.is_empty() && cell.is_none() =>
+                {
+                    table.fields.push(attributes(&e));
+                }
+                Event::Empty(e) if e.name().as_ref() == b"PARAM" => {
+                    let a = attributes(&e);
+                    table.params.insert(a["name"].clone(), a["value"].clone());
+                }
+                Event::Empty(e) if e.name().as_ref() == b"INFO" => {
+                    let a = attributes(&e);
+                    table.info_after_table |= table_closed;
+                    table
+                        .infos
+                        .push((a["name"].clone(), a["value"].clone(), String::new()));
+                }
+                Event::Start(e) if e.name().as_ref() == b"INFO" => {
+                    let a = attributes(&e);
+                    info = Some((a["name"].clone(), a["value"].clone(), String::new()));
+                }
+                Event::End(e) if e.name().as_ref() == b"INFO" => {
+                    table.info_after_table |= table_closed;
+                    table.infos.push(info.take().unwrap());
+                }
+                Event::Start(e) if e.name().as_ref() == b"TR" => table.rows.push(Vec::new()),
+                Event::Start(e) if e.name().as_ref() == b"TD" => cell = Some(String::new()),
+                Event::Empty(e) if e.name().as_ref() == b"TD" => {
+                    table.rows.last_mut().unwrap().push(String::new())
+                }
+                Event::Text(t) => {
+                    let text = t.unescape().unwrap().into_owned();
+                    if let Some(cell) = cell.as_mut() {
+                        cell.push_str(&text);
+                    } else if let Some(info) = info.as_mut() {
+                        info.2.push_str(&text);
+                    }
+                }
+                Event::End(e) if e.name().as_ref() == b"TD" => {
+                    table.rows.last_mut().unwrap().push(cell.take().unwrap())
+                }
+                Event::End(e) if e.name().as_ref() == b"TABLE" => table_closed = true,
+                _ => {}
+            }
+        }
+        table
+    }
+
+    pub fn field_names(&self) -> Vec<&str> {
+        self.fields.iter().map(|f| f["name"].as_str()).collect()
+    }
+
+    /// The cells of one column, by FIELD name.
+    pub fn column(&self, name: &str) -> Vec<&str> {
+        let index = self
+            .field_names()
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("no FIELD {name}"));
+        self.rows.iter().map(|row| row[index].as_str()).collect()
+    }
+}
+
+/// POST a form, returning status, content type and body.
+pub async fn post_form(url: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, content_type, response.text().await.unwrap())
+}

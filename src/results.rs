@@ -1,0 +1,227 @@
+//! Where a checked query's row stream meets a result writer and an HTTP body.
+//!
+//! The query runs in a read-only transaction, as the role that can only read published
+//! tables, with a statement timeout; rows come in batches from a portal and leave as soon as
+//! they are written, so memory stays constant whatever the row count. A client that hangs up
+//! ends the query. An error before the first row is an error response; after it, the document
+//! ends with QUERY_STATUS=ERROR (VOTable), or the stream is cut so the result never looks
+//! complete (CSV).
+
+use std::io;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use deadpool_postgres::Pool;
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::Row;
+
+use crate::votable::{Cell, QueryStatus, ResultWriter};
+
+/// Rows fetched from the portal at a time.
+const BATCH_ROWS: i32 = 1000;
+/// Output is handed to the HTTP body in pieces of about this size.
+const FLUSH_BYTES: usize = 64 * 1024;
+
+pub type SqlParameter = Box<dyn ToSql + Send + Sync>;
+
+/// A query built by this service (never from pasted user text) and how to run it.
+pub struct ResultQuery {
+    pub sql: String,
+    pub parameters: Vec<SqlParameter>,
+    /// Stop after this many rows and report OVERFLOW if there were more.
+    pub max_rows: Option<u64>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    #[error("the query took longer than {0} s and was cancelled")]
+    Timeout(u64),
+    #[error("the database is unavailable; try again later")]
+    Unavailable,
+    #[error("the query failed in the database")]
+    Database(#[source] tokio_postgres::Error),
+}
+
+impl IntoResponse for ResultError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ResultError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ResultError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ResultError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// Starts the query; answers once the first batch is in (or the query failed), then streams.
+pub async fn stream_results(
+    pool: Pool,
+    query: ResultQuery,
+    writer: Box<dyn ResultWriter>,
+    content_type: &'static str,
+) -> Result<Response, ResultError> {
+    let (started, first_batch) = oneshot::channel();
+    let (chunks, body) = mpsc::channel::<Result<Bytes, io::Error>>(4);
+    tokio::spawn(run_query(pool, query, writer, started, chunks));
+    first_batch.await.map_err(|_| ResultError::Unavailable)??;
+    let stream = futures_util::stream::unfold(body, |mut body| async move {
+        body.recv().await.map(|chunk| (chunk, body))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, content_type)],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+async fn run_query(
+    pool: Pool,
+    query: ResultQuery,
+    mut writer: Box<dyn ResultWriter>,
+    started: oneshot::Sender<Result<(), ResultError>>,
+    chunks: mpsc::Sender<Result<Bytes, io::Error>>,
+) {
+    let timeout_seconds = query.timeout.as_secs();
+    let classify = move |error: tokio_postgres::Error| {
+        if error.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+            ResultError::Timeout(timeout_seconds)
+        } else {
+            tracing::error!(%error, "result query failed");
+            ResultError::Database(error)
+        }
+    };
+    let mut client = match pool.get().await {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, "no database connection for a result query");
+            let _ = started.send(Err(ResultError::Unavailable));
+            return;
+        }
+    };
+    let parameters: Vec<&(dyn ToSql + Sync)> = query
+        .parameters
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let opened = async {
+        let transaction = client.build_transaction().read_only(true).start().await?;
+        transaction
+            .batch_execute(&format!(
+                "SET LOCAL ROLE obsportal_query; SET LOCAL statement_timeout = {}",
+                query.timeout.as_millis()
+            ))
+            .await?;
+        let statement = transaction.prepare(&query.sql).await?;
+        let portal = transaction.bind(&statement, &parameters).await?;
+        let first = transaction.query_portal(&portal, BATCH_ROWS).await?;
+        Ok::<_, tokio_postgres::Error>((transaction, portal, first))
+    };
+    let (transaction, portal, mut batch) = match opened.await {
+        Ok(opened) => opened,
+        Err(error) => {
+            let _ = started.send(Err(classify(error)));
+            return;
+        }
+    };
+    if started.send(Ok(())).is_err() {
+        return;
+    }
+
+    let mut written: u64 = 0;
+    let status = 'rows: loop {
+        if batch.is_empty() {
+            break QueryStatus::Ok;
+        }
+        for row in &batch {
+            if query.max_rows.is_some_and(|max| written >= max) {
+                break 'rows QueryStatus::Overflow;
+            }
+            if let Err(error) = write_row(writer.as_mut(), row) {
+                tracing::error!(%error, "could not write a result row");
+                break 'rows QueryStatus::Error("a value could not be written".into());
+            }
+            written += 1;
+        }
+        if !send(&chunks, writer.as_mut(), FLUSH_BYTES).await {
+            return; // the client hung up: nothing more to do
+        }
+        batch = match transaction.query_portal(&portal, BATCH_ROWS).await {
+            Ok(rows) => rows,
+            Err(error) => break QueryStatus::Error(classify(error).to_string()),
+        };
+    };
+    if let QueryStatus::Error(message) = &status {
+        if !writer.reports_errors_inline() {
+            let _ = send(&chunks, writer.as_mut(), 0).await;
+            let _ = chunks.send(Err(io::Error::other(message.clone()))).await;
+            return;
+        }
+    }
+    if let Err(error) = writer.finish(&status) {
+        tracing::error!(%error, "could not end a result document");
+    }
+    send(&chunks, writer.as_mut(), 0).await;
+    let _ = transaction.commit().await;
+}
+
+/// Hands what the writer holds to the body once it holds at least `at_least` bytes;
+/// false if the client is gone.
+async fn send(
+    chunks: &mpsc::Sender<Result<Bytes, io::Error>>,
+    writer: &mut dyn ResultWriter,
+    at_least: usize,
+) -> bool {
+    let held = writer.buffered_len();
+    if held == 0 || held < at_least {
+        return true;
+    }
+    chunks
+        .send(Ok(Bytes::from(writer.take_output())))
+        .await
+        .is_ok()
+}
+
+/// One database row to cells, by the column's PostgreSQL type.
+fn write_row(writer: &mut dyn ResultWriter, row: &Row) -> io::Result<()> {
+    let mut cells = Vec::with_capacity(row.len());
+    for (index, column) in row.columns().iter().enumerate() {
+        let cell = match *column.type_() {
+            Type::FLOAT8 => row
+                .try_get::<_, Option<f64>>(index)
+                .map(|v| v.map_or(Cell::Null, Cell::Double)),
+            Type::FLOAT4 => row
+                .try_get::<_, Option<f32>>(index)
+                .map(|v| v.map_or(Cell::Null, |v| Cell::Double(v.into()))),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(index)
+                .map(|v| v.map_or(Cell::Null, |v| Cell::Integer(v.into()))),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(index)
+                .map(|v| v.map_or(Cell::Null, |v| Cell::Integer(v.into()))),
+            Type::INT8 => row
+                .try_get::<_, Option<i64>>(index)
+                .map(|v| v.map_or(Cell::Null, Cell::Integer)),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(index)
+                .map(|v| v.map_or(Cell::Null, Cell::Boolean)),
+            Type::TIMESTAMPTZ => row
+                .try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(index)
+                .map(|v| v.map_or(Cell::Null, Cell::Timestamp)),
+            _ => row
+                .try_get::<_, Option<&str>>(index)
+                .map(|v| v.map_or(Cell::Null, Cell::Text)),
+        };
+        cells.push(cell.map_err(io::Error::other)?);
+    }
+    writer.write_row(&cells)
+}

@@ -1,0 +1,199 @@
+//! Simple Cone Search 1.03 over the exposures: `/scs?RA=&DEC=&SR=` (decimal degrees, ICRS).
+//! VERB 1 gives identification and position, 2 (default) what ASPRO2 reads, 3 every column.
+//! Errors are a VOTable with `INFO name="Error"` under VOTABLE, as the standard prefers.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::params::Parameters;
+use crate::results::{stream_results, ResultQuery};
+use crate::schema::{published_tables, ApiPresence};
+use crate::server::AppState;
+use crate::votable::{Field, Preamble, TableDataWriter, TimestampStyle};
+
+const VOTABLE: &str = "application/x-votable+xml; charset=utf-8";
+/// Largest accepted radius [deg]: the whole sky (the registry's MaxSR).
+const MAX_SR: f64 = 180.0;
+/// At most this many rows per answer; more is reported as OVERFLOW.
+const MAX_RECORDS: u64 = 100_000;
+const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/scs", get(cone_search))
+}
+
+async fn cone_search(State(state): State<AppState>, parameters: Parameters) -> Response {
+    let request = match ConeRequest::read(&parameters) {
+        Ok(request) => request,
+        Err(message) => return error_document(&message),
+    };
+    let fields = fields_for(request.verbosity);
+    let columns: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    let position = "spoint(radians(target_ra), radians(target_dec))";
+    let centre = "spoint(radians($1), radians($2))";
+    let query = ResultQuery {
+        sql: format!(
+            "SELECT {} FROM obsportal.exposures WHERE {position} @ scircle({centre}, radians($3)) \
+             ORDER BY {position} <-> {centre}, exp_id LIMIT $4",
+            columns.join(", ")
+        ),
+        // One more row than asked, so OVERFLOW is known without counting.
+        parameters: vec![
+            Box::new(request.ra),
+            Box::new(request.dec),
+            Box::new(request.radius),
+            Box::new(request.max_records.saturating_add(1) as i64),
+        ],
+        max_rows: Some(request.max_records),
+        timeout: QUERY_TIMEOUT,
+    };
+    let preamble = Preamble {
+        params: vec![],
+        infos: vec![("QUERY_STATUS".into(), "OK".into())],
+    };
+    let writer = TableDataWriter::start(Vec::new(), &preamble, &fields, TimestampStyle::Dali)
+        .expect("writing to memory cannot fail");
+    match stream_results(state.pool.clone(), query, Box::new(writer), VOTABLE).await {
+        Ok(response) => response,
+        Err(error) => error_document(&error.to_string()),
+    }
+}
+
+struct ConeRequest {
+    ra: f64,
+    dec: f64,
+    radius: f64,
+    verbosity: u8,
+    max_records: u64,
+}
+
+impl ConeRequest {
+    /// Names are matched without regard to case, as DALI asks.
+    fn read(parameters: &Parameters) -> Result<ConeRequest, String> {
+        let value = |name: &str| {
+            parameters
+                .0
+                .iter()
+                .rev()
+                .find(|(key, value)| key.eq_ignore_ascii_case(name) && !value.trim().is_empty())
+                .map(|(_, value)| value.trim())
+        };
+        let number = |name: &str| -> Result<f64, String> {
+            let text =
+                value(name).ok_or_else(|| format!("{name} is required (decimal degrees)"))?;
+            text.parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| format!("Error in input {name} value: {text}"))
+        };
+        let (ra, dec, radius) = (number("RA")?, number("DEC")?, number("SR")?);
+        if !(0.0..=360.0).contains(&ra) {
+            return Err(format!("RA={ra} is out of range [0, 360]"));
+        }
+        if !(-90.0..=90.0).contains(&dec) {
+            return Err(format!("DEC={dec} is out of range [-90, 90]"));
+        }
+        if !(0.0..=MAX_SR).contains(&radius) {
+            return Err(format!("SR={radius} is out of range [0, {MAX_SR}]"));
+        }
+        let verbosity = match value("VERB") {
+            None => 2,
+            Some(text) => match text.parse::<u8>() {
+                Ok(verbosity @ 1..=3) => verbosity,
+                _ => return Err(format!("VERB={text}: expected 1, 2 or 3")),
+            },
+        };
+        let max_records = match value("MAXREC") {
+            None => MAX_RECORDS,
+            Some(text) => text
+                .parse::<u64>()
+                .map_err(|_| format!("MAXREC={text}: expected a non-negative integer"))?
+                .min(MAX_RECORDS),
+        };
+        // SR=0 asks for the metadata only.
+        let max_records = if radius == 0.0 { 0 } else { max_records };
+        Ok(ConeRequest {
+            ra,
+            dec,
+            radius,
+            verbosity,
+            max_records,
+        })
+    }
+}
+
+/// The columns for a verbosity, with the SCS 1.03 UCDs on the identifier and position.
+fn fields_for(verbosity: u8) -> Vec<Field> {
+    let exposures = published_tables()
+        .into_iter()
+        .find(|table| table.name == "exposures")
+        .expect("schema/exposures.toml");
+    let minimal = [
+        "exp_id",
+        "target_name",
+        "target_ra",
+        "target_dec",
+        "exp_mjd_start",
+        "instrument_name",
+    ];
+    exposures
+        .columns
+        .iter()
+        .filter(|column| match verbosity {
+            1 => minimal.contains(&column.name.as_str()),
+            2 => column.api == Some(ApiPresence::Default),
+            _ => true,
+        })
+        .map(|column| {
+            let mut field = Field::from_column(column);
+            let scs_ucd = match column.name.as_str() {
+                "exp_id" => Some("ID_MAIN"),
+                "target_ra" => Some("POS_EQ_RA_MAIN"),
+                "target_dec" => Some("POS_EQ_DEC_MAIN"),
+                _ => None,
+            };
+            if let Some(ucd) = scs_ucd {
+                field.ucd = Some(ucd.into());
+            }
+            field
+        })
+        .collect()
+}
+
+/// SCS error: a VOTable whose only content is `INFO name="Error"`.
+fn error_document(message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n \
+         <INFO ID=\"Error\" name=\"Error\" value=\"{}\"/>\n</VOTABLE>\n",
+        quick_xml::escape::escape(message)
+    );
+    ([(header::CONTENT_TYPE, VOTABLE)], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_main_ucd_appears_exactly_once_at_every_verbosity() {
+        for verbosity in 1..=3 {
+            let fields = fields_for(verbosity);
+            for ucd in ["ID_MAIN", "POS_EQ_RA_MAIN", "POS_EQ_DEC_MAIN"] {
+                let count = fields
+                    .iter()
+                    .filter(|f| f.ucd.as_deref() == Some(ucd))
+                    .count();
+                assert_eq!(count, 1, "VERB={verbosity} {ucd}");
+            }
+        }
+        assert!(
+            fields_for(1).len() < fields_for(2).len() && fields_for(2).len() < fields_for(3).len()
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! Streaming result writers: VOTable TABLEDATA and CSV, fed row by row into any `io::Write`,
+//! in constant memory. They know nothing of HTTP or the database: tests read the buffer back.
+
+mod csv;
+mod tabledata;
+
+use std::io;
+
+use chrono::{DateTime, Utc};
+
+use crate::schema::Column;
+
+pub use csv::CsvWriter;
+pub use tabledata::TableDataWriter;
+
+/// VOTable primitive datatypes this service produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Datatype {
+    Char,
+    UnicodeChar,
+    Short,
+    Int,
+    Long,
+    Double,
+    Boolean,
+}
+
+impl Datatype {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Datatype::Char => "char",
+            Datatype::UnicodeChar => "unicodeChar",
+            Datatype::Short => "short",
+            Datatype::Int => "int",
+            Datatype::Long => "long",
+            Datatype::Double => "double",
+            Datatype::Boolean => "boolean",
+        }
+    }
+
+    fn from_schema(name: &str) -> Datatype {
+        match name {
+            "char" => Datatype::Char,
+            "short" => Datatype::Short,
+            "int" => Datatype::Int,
+            "long" => Datatype::Long,
+            "double" => Datatype::Double,
+            "boolean" => Datatype::Boolean,
+            other => panic!("schema/ uses datatype {other}, which the schema test forbids"),
+        }
+    }
+}
+
+/// A column of a result, as its FIELD describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub name: String,
+    pub datatype: Datatype,
+    pub arraysize: Option<String>,
+    pub unit: Option<String>,
+    pub ucd: Option<String>,
+    pub utype: Option<String>,
+    pub xtype: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Field {
+    /// The FIELD of a published column, as `schema/` describes it.
+    pub fn from_column(column: &Column) -> Field {
+        Field {
+            name: column.name.clone(),
+            datatype: Datatype::from_schema(&column.datatype),
+            arraysize: column.arraysize.clone(),
+            unit: column.unit.clone(),
+            ucd: column.ucd.clone(),
+            utype: column.utype.clone(),
+            xtype: column.xtype.clone(),
+            description: Some(column.description.clone()),
+        }
+    }
+}
+
+/// One value of a row, borrowed from wherever the row lives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Text(&'a str),
+    Integer(i64),
+    Double(f64),
+    Boolean(bool),
+    Timestamp(DateTime<Utc>),
+}
+
+/// How timestamps are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampStyle {
+    /// DALI: `2022-01-14T10:40:32.000` (UTC).
+    Dali,
+    /// Today's ObsPortal: `2022-01-14 10:40:32+00:00`, which ASPRO2 and OiDB read.
+    ObsPortal,
+}
+
+impl TimestampStyle {
+    fn format(self, timestamp: &DateTime<Utc>) -> String {
+        match self {
+            TimestampStyle::Dali => timestamp.format("%Y-%m-%dT%H:%M:%S%.3f").to_string(),
+            TimestampStyle::ObsPortal => timestamp.format("%Y-%m-%d %H:%M:%S%:z").to_string(),
+        }
+    }
+}
+
+/// How a result ended, reported after its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryStatus {
+    Ok,
+    /// More rows existed than the limit allowed.
+    Overflow,
+    Error(String),
+}
+
+/// What the document says before the table.
+#[derive(Debug, Clone, Default)]
+pub struct Preamble {
+    /// `<PARAM>`s of the RESOURCE, as (name, value) text.
+    pub params: Vec<(String, String)>,
+    /// `<INFO>`s of the RESOURCE, as (name, value).
+    pub infos: Vec<(String, String)>,
+}
+
+/// A writer for one result: the preamble and fields were given when it was made.
+pub trait ResultWriter: Send {
+    fn write_row(&mut self, cells: &[Cell<'_>]) -> io::Result<()>;
+    /// Ends the document; `status` other than Ok is written where the format allows.
+    fn finish(&mut self, status: &QueryStatus) -> io::Result<()>;
+    /// Everything written so far, taken out of the writer (for streaming).
+    fn take_output(&mut self) -> Vec<u8>;
+    /// How many bytes `take_output` would return now.
+    fn buffered_len(&self) -> usize;
+    /// Whether the format can tell the reader about an error that happens mid-stream.
+    fn reports_errors_inline(&self) -> bool;
+}
+
+/// A double as VOTable and CSV readers expect it: shortest round-trip form, NaN, +Inf, -Inf.
+fn format_double(value: f64, out: &mut Vec<u8>) {
+    use std::io::Write;
+    if value.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else if value.is_infinite() {
+        out.extend_from_slice(if value > 0.0 { b"+Inf" } else { b"-Inf" });
+    } else {
+        write!(out, "{value:?}").expect("writing to a Vec cannot fail");
+    }
+}

@@ -1,0 +1,281 @@
+//! VOTable 1.4 with a TABLEDATA table. The document structure goes through quick-xml; rows
+//! are written as bytes directly, because they are most of the output.
+
+use std::io::{self, Write};
+
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use super::{format_double, Cell, Field, Preamble, QueryStatus, ResultWriter, TimestampStyle};
+
+/// VOTable 1.4 keeps the 1.3 namespace.
+const NAMESPACE: &str = "http://www.ivoa.net/xml/VOTable/v1.3";
+
+pub struct TableDataWriter<W: Write> {
+    xml: quick_xml::Writer<W>,
+    timestamps: TimestampStyle,
+    /// Per column: whether it is a double, whose NULL is written `NaN` (what ASPRO2 reads).
+    doubles: Vec<bool>,
+    row: Vec<u8>,
+}
+
+impl<W: Write> TableDataWriter<W> {
+    /// Writes everything up to the first row.
+    pub fn start(
+        out: W,
+        preamble: &Preamble,
+        fields: &[Field],
+        timestamps: TimestampStyle,
+    ) -> io::Result<Self> {
+        let mut xml = quick_xml::Writer::new_with_indent(out, b' ', 1);
+        xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        let mut votable = BytesStart::new("VOTABLE");
+        votable.push_attribute(("version", "1.4"));
+        votable.push_attribute(("xmlns", NAMESPACE));
+        votable.push_attribute(("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"));
+        xml.write_event(Event::Start(votable))?;
+        let mut resource = BytesStart::new("RESOURCE");
+        resource.push_attribute(("type", "results"));
+        xml.write_event(Event::Start(resource))?;
+        for (name, value) in &preamble.infos {
+            write_info(&mut xml, name, value, None)?;
+        }
+        for (name, value) in &preamble.params {
+            let mut param = BytesStart::new("PARAM");
+            param.push_attribute(("ID", name.as_str()));
+            param.push_attribute(("arraysize", "*"));
+            param.push_attribute(("datatype", "unicodeChar"));
+            param.push_attribute(("name", name.as_str()));
+            param.push_attribute(("value", value.as_str()));
+            xml.write_event(Event::Empty(param))?;
+        }
+        xml.write_event(Event::Start(BytesStart::new("TABLE")))?;
+        for field in fields {
+            write_field(&mut xml, field)?;
+        }
+        xml.write_event(Event::Start(BytesStart::new("DATA")))?;
+        xml.write_event(Event::Start(BytesStart::new("TABLEDATA")))?;
+        xml.get_mut().write_all(b"\n")?;
+        Ok(TableDataWriter {
+            xml,
+            timestamps,
+            doubles: fields
+                .iter()
+                .map(|f| f.datatype == super::Datatype::Double)
+                .collect(),
+            row: Vec::with_capacity(1024),
+        })
+    }
+
+    pub fn get_mut(&mut self) -> &mut W {
+        self.xml.get_mut()
+    }
+
+    fn end_document(&mut self, status: &QueryStatus) -> io::Result<()> {
+        for name in ["TABLEDATA", "DATA", "TABLE"] {
+            self.xml.write_event(Event::End(BytesEnd::new(name)))?;
+        }
+        // DALI: a status other than OK is reported after the table it concerns.
+        match status {
+            QueryStatus::Ok => {}
+            QueryStatus::Overflow => write_info(&mut self.xml, "QUERY_STATUS", "OVERFLOW", None)?,
+            QueryStatus::Error(message) => {
+                write_info(&mut self.xml, "QUERY_STATUS", "ERROR", Some(message))?
+            }
+        }
+        self.xml
+            .write_event(Event::End(BytesEnd::new("RESOURCE")))?;
+        self.xml.write_event(Event::End(BytesEnd::new("VOTABLE")))?;
+        self.xml.get_mut().write_all(b"\n")
+    }
+}
+
+impl ResultWriter for TableDataWriter<Vec<u8>> {
+    fn write_row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
+        let row = &mut self.row;
+        row.clear();
+        row.extend_from_slice(b"<TR>");
+        for (cell, is_double) in cells.iter().zip(&self.doubles) {
+            match cell {
+                Cell::Null if *is_double => row.extend_from_slice(b"<TD>NaN"),
+                Cell::Null => {
+                    row.extend_from_slice(b"<TD/>");
+                    continue;
+                }
+                Cell::Text(text) => {
+                    row.extend_from_slice(b"<TD>");
+                    escape_text(text, row);
+                }
+                Cell::Integer(value) => {
+                    row.extend_from_slice(b"<TD>");
+                    write!(row, "{value}")?;
+                }
+                Cell::Double(value) => {
+                    row.extend_from_slice(b"<TD>");
+                    format_double(*value, row);
+                }
+                Cell::Boolean(value) => {
+                    row.extend_from_slice(if *value { b"<TD>T" } else { b"<TD>F" });
+                }
+                Cell::Timestamp(timestamp) => {
+                    row.extend_from_slice(b"<TD>");
+                    row.extend_from_slice(self.timestamps.format(timestamp).as_bytes());
+                }
+            }
+            row.extend_from_slice(b"</TD>");
+        }
+        row.extend_from_slice(b"</TR>\n");
+        self.xml.get_mut().write_all(row)
+    }
+
+    fn finish(&mut self, status: &QueryStatus) -> io::Result<()> {
+        self.end_document(status)
+    }
+
+    fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(self.xml.get_mut())
+    }
+
+    fn buffered_len(&self) -> usize {
+        self.xml.get_ref().len()
+    }
+
+    fn reports_errors_inline(&self) -> bool {
+        true
+    }
+}
+
+fn write_field<W: Write>(xml: &mut quick_xml::Writer<W>, field: &Field) -> io::Result<()> {
+    let mut element = BytesStart::new("FIELD");
+    element.push_attribute(("ID", field.name.as_str()));
+    if let Some(arraysize) = &field.arraysize {
+        element.push_attribute(("arraysize", arraysize.as_str()));
+    }
+    element.push_attribute(("datatype", field.datatype.as_str()));
+    element.push_attribute(("name", field.name.as_str()));
+    for (attribute, value) in [
+        ("ucd", &field.ucd),
+        ("unit", &field.unit),
+        ("utype", &field.utype),
+        ("xtype", &field.xtype),
+    ] {
+        if let Some(value) = value {
+            element.push_attribute((attribute, value.as_str()));
+        }
+    }
+    match &field.description {
+        Some(description) => {
+            xml.write_event(Event::Start(element))?;
+            xml.create_element("DESCRIPTION")
+                .write_text_content(BytesText::new(description))?;
+            xml.write_event(Event::End(BytesEnd::new("FIELD")))?;
+        }
+        None => xml.write_event(Event::Empty(element))?,
+    }
+    Ok(())
+}
+
+fn write_info<W: Write>(
+    xml: &mut quick_xml::Writer<W>,
+    name: &str,
+    value: &str,
+    content: Option<&str>,
+) -> io::Result<()> {
+    let mut info = BytesStart::new("INFO");
+    info.push_attribute(("name", name));
+    info.push_attribute(("value", value));
+    match content {
+        Some(text) => {
+            xml.write_event(Event::Start(info))?;
+            xml.write_event(Event::Text(BytesText::new(text)))?;
+            xml.write_event(Event::End(BytesEnd::new("INFO")))?;
+        }
+        None => xml.write_event(Event::Empty(info))?,
+    }
+    Ok(())
+}
+
+/// XML text: escapes markup and replaces characters XML 1.0 cannot carry.
+fn escape_text(text: &str, out: &mut Vec<u8>) {
+    for character in text.chars() {
+        match character {
+            '&' => out.extend_from_slice(b"&amp;"),
+            '<' => out.extend_from_slice(b"&lt;"),
+            '>' => out.extend_from_slice(b"&gt;"),
+            '\t' | '\n' | '\r' => out.push(character as u8),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
+                out.extend_from_slice("\u{fffd}".as_bytes())
+            }
+            c => {
+                let mut buffer = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::votable::Datatype;
+
+    fn field(name: &str, datatype: Datatype) -> Field {
+        Field {
+            name: name.into(),
+            datatype,
+            arraysize: (datatype == Datatype::UnicodeChar).then(|| "*".into()),
+            unit: None,
+            ucd: Some("meta.id".into()),
+            utype: None,
+            xtype: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn writes_a_complete_document_with_escaped_cells_and_a_trailing_status() {
+        let preamble = Preamble {
+            params: vec![("status".into(), "OK".into())],
+            infos: vec![],
+        };
+        let fields = [
+            field("name", Datatype::UnicodeChar),
+            field("x", Datatype::Double),
+            field("n", Datatype::Int),
+        ];
+        let mut writer =
+            TableDataWriter::start(Vec::new(), &preamble, &fields, TimestampStyle::ObsPortal)
+                .unwrap();
+        writer
+            .write_row(&[
+                Cell::Text("a<b & \u{1}c"),
+                Cell::Double(6e-7),
+                Cell::Integer(3),
+            ])
+            .unwrap();
+        writer
+            .write_row(&[Cell::Null, Cell::Null, Cell::Null])
+            .unwrap();
+        writer
+            .finish(&QueryStatus::Error("timeout <60 s>".into()))
+            .unwrap();
+        let text = String::from_utf8(writer.take_output()).unwrap();
+        assert!(text.contains("<PARAM ID=\"status\" arraysize=\"*\" datatype=\"unicodeChar\" name=\"status\" value=\"OK\"/>"), "{text}");
+        assert!(
+            text.contains("<FIELD ID=\"x\" datatype=\"double\" name=\"x\" ucd=\"meta.id\"/>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<TR><TD>a&lt;b &amp; \u{fffd}c</TD><TD>6e-7</TD><TD>3</TD></TR>"),
+            "{text}"
+        );
+        assert!(text.contains("<TR><TD/><TD>NaN</TD><TD/></TR>"), "{text}");
+        let after_table = &text[text.find("</TABLE>").unwrap()..];
+        assert!(
+            after_table.contains(
+                "<INFO name=\"QUERY_STATUS\" value=\"ERROR\">timeout &lt;60 s&gt;</INFO>"
+            ),
+            "{text}"
+        );
+        assert!(text.trim_end().ends_with("</VOTABLE>"));
+    }
+}
