@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod ingest;
+pub mod mjd;
 pub mod params;
 pub mod portal;
 pub mod results;

@@ -92,14 +92,7 @@ async fn run_query(
     chunks: mpsc::Sender<Result<Bytes, io::Error>>,
 ) {
     let timeout_seconds = query.timeout.as_secs();
-    let classify = move |error: tokio_postgres::Error| {
-        if error.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
-            ResultError::Timeout(timeout_seconds)
-        } else {
-            tracing::error!(%error, "result query failed");
-            ResultError::Database(error)
-        }
-    };
+    let classify = move |error: tokio_postgres::Error| classify(error, timeout_seconds);
     let mut client = match pool.get().await {
         Ok(client) => client,
         Err(error) => {
@@ -108,19 +101,9 @@ async fn run_query(
             return;
         }
     };
-    let parameters: Vec<&(dyn ToSql + Sync)> = query
-        .parameters
-        .iter()
-        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-        .collect();
+    let parameters = as_sql_parameters(&query.parameters);
     let opened = async {
-        let transaction = client.build_transaction().read_only(true).start().await?;
-        transaction
-            .batch_execute(&format!(
-                "SET LOCAL ROLE obsportal_query; SET LOCAL statement_timeout = {}",
-                query.timeout.as_millis()
-            ))
-            .await?;
+        let transaction = begin_as_reader(&mut client, query.timeout).await?;
         let statement = transaction.prepare(&query.sql).await?;
         let portal = transaction.bind(&statement, &parameters).await?;
         let first = transaction.query_portal(&portal, BATCH_ROWS).await?;
@@ -172,6 +155,63 @@ async fn run_query(
     }
     send(&chunks, writer.as_mut(), 0).await;
     let _ = transaction.commit().await;
+}
+
+/// A bounded query (a page of a result) as the query role, all rows at once.
+pub async fn fetch_rows(
+    pool: &Pool,
+    sql: &str,
+    parameters: &[SqlParameter],
+    timeout: Duration,
+) -> Result<Vec<Row>, ResultError> {
+    let timeout_seconds = timeout.as_secs();
+    let mut client = pool.get().await.map_err(|error| {
+        tracing::error!(%error, "no database connection for a page query");
+        ResultError::Unavailable
+    })?;
+    let fetched = async {
+        let transaction = begin_as_reader(&mut client, timeout).await?;
+        let rows = transaction
+            .query(sql, &as_sql_parameters(parameters))
+            .await?;
+        transaction.commit().await?;
+        Ok::<_, tokio_postgres::Error>(rows)
+    };
+    fetched
+        .await
+        .map_err(|error| classify(error, timeout_seconds))
+}
+
+/// A read-only transaction as the role that can only read published tables, with a timeout.
+async fn begin_as_reader(
+    client: &mut tokio_postgres::Client,
+    timeout: Duration,
+) -> Result<tokio_postgres::Transaction<'_>, tokio_postgres::Error> {
+    let transaction = client.build_transaction().read_only(true).start().await?;
+    transaction
+        .batch_execute(&format!(
+            "SET LOCAL ROLE obsportal_query; SET LOCAL statement_timeout = {}",
+            timeout.as_millis()
+        ))
+        .await?;
+    Ok(transaction)
+}
+
+fn as_sql_parameters(parameters: &[SqlParameter]) -> Vec<&(dyn ToSql + Sync)> {
+    parameters
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// A timeout is the user's to know about; anything else goes to the log.
+fn classify(error: tokio_postgres::Error, timeout_seconds: u64) -> ResultError {
+    if error.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+        ResultError::Timeout(timeout_seconds)
+    } else {
+        tracing::error!(%error, "result query failed");
+        ResultError::Database(error)
+    }
 }
 
 /// Hands what the writer holds to the body once it holds at least `at_least` bytes;

@@ -14,7 +14,6 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::derive::mjd_to_datetime;
 use super::instruments::{walk_template, Instrument, Instruments, Placeholder};
 
 /// Paranal latitude [deg] and longitude [deg, east positive].
@@ -305,7 +304,7 @@ impl<'a> Generator<'a> {
             millis += 1;
         }
         let mjd = millis as f64 / 86_400_000.0;
-        let date = mjd_to_datetime(mjd).expect("demo dates are in range");
+        let date = crate::mjd::to_datetime(mjd).expect("demo dates are in range");
         let date_text = date.format("%Y-%m-%dT%H:%M:%S%.3f").to_string();
         let mut cards = Cards::default();
         cards.logical("SIMPLE", true);
@@ -573,7 +572,8 @@ fn make_programs(rng: &mut ChaCha8Rng, count: usize, science_stars: usize) -> Ve
             });
             let instrument = instrument.unwrap_or(0);
             let (_, first_year, last_year, ..) = CAREERS[instrument];
-            let year = rng.gen_range(first_year..last_year);
+            // A program observes for up to half a year after it starts: stay within the career.
+            let year = rng.gen_range(first_year..last_year - 0.5);
             let mjd_start = 51_544.5 + (year - 2000.0) * 365.25;
             // ESO period 100 started on 2017-10-01 (MJD 58027); periods last six months.
             let period = 100 + ((mjd_start - 58_027.0) / 182.625).floor() as i64;

@@ -342,15 +342,9 @@ fn mean<const N: usize>(values: [Option<f64>; N]) -> Option<f64> {
     (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64)
 }
 
-/// MJD 40587 is 1970-01-01.
-pub(crate) fn mjd_to_datetime(mjd: f64) -> Option<DateTime<Utc>> {
-    let milliseconds = ((mjd - 40_587.0) * 86_400_000.0).round() as i64;
-    DateTime::from_timestamp_millis(milliseconds)
-}
-
 /// ESO's standard proprietary period: one year after the observation.
 fn release_date(mjd_start: f64) -> Option<DateTime<Utc>> {
-    mjd_to_datetime(mjd_start)?.checked_add_months(Months::new(12))
+    crate::mjd::to_datetime(mjd_start)?.checked_add_months(Months::new(12))
 }
 
 #[cfg(test)]
@@ -365,11 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn mjd_converts_to_utc() {
-        assert_eq!(
-            mjd_to_datetime(58857.5).unwrap().to_rfc3339(),
-            "2020-01-09T12:00:00+00:00"
-        );
+    fn release_is_a_year_after_the_exposure() {
         assert_eq!(
             release_date(58857.5).unwrap().to_rfc3339(),
             "2021-01-09T12:00:00+00:00"

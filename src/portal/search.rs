@@ -183,6 +183,59 @@ impl Search {
     }
 }
 
+impl Search {
+    /// The same search in ADQL, for visitors who want to go on with TAP.
+    pub fn to_adql(&self) -> String {
+        let quote = |text: &str| format!("'{}'", text.replace('\'', "''"));
+        let mut conditions = Vec::new();
+        if let Some(cone) = self.cone {
+            conditions.push(format!(
+                "CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', {}, {}, {} / 3600.0)) = 1",
+                cone.ra, cone.dec, cone.radius_arcsec
+            ));
+        }
+        for (column, value) in [
+            ("interferometer_name", &self.interferometer),
+            ("instrument_name", &self.instrument),
+            ("instrument_mode", &self.instrument_mode),
+            ("instrument_submode", &self.instrument_submode),
+            ("obs_program", &self.program_id),
+        ] {
+            if let Some(value) = value {
+                conditions.push(format!("{column} = {}", quote(value)));
+            }
+        }
+        if let Some(target) = &self.target {
+            conditions.push(format!("LOWER(target_name) = LOWER({})", quote(target)));
+        }
+        if let Some(from) = self.mjd_from {
+            conditions.push(format!("exp_mjd_start >= {from}"));
+        }
+        if let Some(to) = self.mjd_to {
+            conditions.push(format!("exp_mjd_start <= {to}"));
+        }
+        if let Some(from) = self.date_updated_from {
+            conditions.push(format!(
+                "exp_date_updated >= '{}'",
+                from.format("%Y-%m-%dT%H:%M:%S%.3f")
+            ));
+        }
+        if let Some(to) = self.date_updated_to {
+            conditions.push(format!(
+                "exp_date_updated <= '{}'",
+                to.format("%Y-%m-%dT%H:%M:%S%.3f")
+            ));
+        }
+        let mut adql = String::from("SELECT *\nFROM obsportal.exposures");
+        if !conditions.is_empty() {
+            adql.push_str("\nWHERE ");
+            adql.push_str(&conditions.join("\n  AND "));
+        }
+        adql.push_str("\nORDER BY exp_mjd_start");
+        adql
+    }
+}
+
 /// Conjunction of SQL templates whose `$?` become numbered parameters.
 #[derive(Default)]
 struct Condition {
@@ -276,7 +329,7 @@ fn parse_mjd(name: &str, value: &str) -> Result<f64, SearchError> {
                 "expected an MJD (e.g. 58857.5) or a date (e.g. 2020-01-09)",
             )
         })?;
-    Ok(instant.and_utc().timestamp_millis() as f64 / 86_400_000.0 + 40_587.0)
+    Ok(crate::mjd::from_datetime(instant.and_utc()))
 }
 
 /// ISO 8601 with a timezone (`2021-01-01T00:00:00+00:00`, `...Z`, or a space for the `T`).
@@ -367,6 +420,27 @@ mod tests {
             "{sql}"
         );
         assert_eq!(parameters.len(), 8);
+    }
+
+    #[test]
+    fn the_adql_equivalent_quotes_what_the_visitor_typed() {
+        let search = Search::from_parameters(&pairs(&[
+            ("ra", "10"),
+            ("dec", "-20"),
+            ("radius", "30"),
+            ("target", "O'Hara"),
+            ("mjd_from", "58000"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            search.to_adql(),
+            "SELECT *\nFROM obsportal.exposures\nWHERE CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', 10, -20, 30 / 3600.0)) = 1\n  \
+             AND LOWER(target_name) = LOWER('O''Hara')\n  AND exp_mjd_start >= 58000\nORDER BY exp_mjd_start"
+        );
+        assert_eq!(
+            Search::default().to_adql(),
+            "SELECT *\nFROM obsportal.exposures\nORDER BY exp_mjd_start"
+        );
     }
 
     #[test]

@@ -1,0 +1,120 @@
+//! `/`: what the service holds, from the statistics the last import computed.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use maud::html;
+
+use super::layout::{page, unavailable};
+use super::svg;
+use crate::server::AppState;
+
+pub(super) async fn home(State(state): State<AppState>) -> Response {
+    match build(&state).await {
+        Ok(response) => response,
+        Err(error) => unavailable(error),
+    }
+}
+
+async fn build(state: &AppState) -> Result<Response, Box<dyn std::error::Error>> {
+    let client = state.pool.get().await?;
+    let instruments = client
+        .query(
+            "SELECT value, exposures, observations, targets, first_mjd, last_mjd
+               FROM obsportal.statistics WHERE dimension = 'instrument' ORDER BY exposures DESC",
+            &[],
+        )
+        .await?;
+    let modes = client
+        .query(
+            "SELECT instrument_name, value, exposures FROM obsportal.statistics
+              WHERE dimension = 'mode' ORDER BY instrument_name, exposures DESC",
+            &[],
+        )
+        .await?;
+    let years: Vec<(i32, String, i64)> = client
+        .query(
+            "SELECT value::integer, instrument_name, exposures FROM obsportal.statistics WHERE dimension = 'year'",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    let targets: Vec<(f64, f64, i64)> = client
+        .query(
+            "SELECT t.ra, t.dec, sum(s.exposures)::bigint FROM obsportal.statistics s
+               JOIN obsportal.target t ON t.id = s.value::integer
+              WHERE s.dimension = 'target' GROUP BY t.id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    let last_import: Option<chrono::DateTime<chrono::Utc>> = client
+        .query_one(
+            "SELECT max(finished_at) FROM obsportal.import WHERE headers_new + headers_changed > 0",
+            &[],
+        )
+        .await?
+        .get(0);
+
+    let total_exposures: i64 = instruments.iter().map(|row| row.get::<_, i64>(1)).sum();
+    let total_observations: i64 = instruments.iter().map(|row| row.get::<_, i64>(2)).sum();
+    let body = html! {
+        p { "Has this star already been observed, when, with which instrument mode, stations and baselines? "
+            "Search the interferometric exposures already made at the VLTI before asking for time." }
+        div.summary {
+            div { strong #total-exposures { (total_exposures) } "exposures" }
+            div { strong { (total_observations) } "observations" }
+            div { strong { (targets.len()) } "targets" }
+            div { strong { (last_import.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())) } "last import" }
+        }
+        h2 { "Exposures per year" }
+        (svg::histogram(&years))
+        h2 { "Instruments" }
+        table #instruments {
+            thead { tr { th { "Instrument" } th.number { "Exposures" } th.number { "Observations" } th.number { "Targets" } th { "From" } th { "To" } } }
+            tbody {
+                @for row in &instruments {
+                    @let name: String = row.get(0);
+                    tr {
+                        td { a href=(format!("/search?instrument={}", urlencode(&name))) { (name) } }
+                        td.number { (row.get::<_, i64>(1)) }
+                        td.number { (row.get::<_, i64>(2)) }
+                        td.number { (row.get::<_, i64>(3)) }
+                        td { (row.get::<_, Option<f64>>(4).map(crate::mjd::date).unwrap_or_default()) }
+                        td { (row.get::<_, Option<f64>>(5).map(crate::mjd::date).unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+        h2 { "Modes" }
+        table #modes {
+            thead { tr { th { "Instrument" } th { "Mode" } th.number { "Exposures" } } }
+            tbody {
+                @for row in &modes {
+                    @let (instrument, mode): (String, String) = (row.get(0), row.get(1));
+                    tr {
+                        td { (instrument) }
+                        td { a href=(format!("/search?instrument={}&instrument_mode={}", urlencode(&instrument), urlencode(&mode))) { (mode) } }
+                        td.number { (row.get::<_, i64>(2)) }
+                    }
+                }
+            }
+        }
+        h2 { "Observed targets" }
+        (svg::sky_map(&targets))
+        h2 { "For programs and tools" }
+        ul {
+            li { a href="/search.votable" { "ObsPortal API" } ": " code { "POST /search.votable" } " with ra, dec [deg], radius [arcsec] — what ASPRO2 calls." }
+            li { a href="/scs?RA=0&DEC=0&SR=0" { "Simple Cone Search 1.03" } ": " code { "/scs?RA=&DEC=&SR=" } " (degrees)." }
+            li { a href="/tap/availability" { "IVOA TAP" } " at " code { "/tap" } " (availability now; queries with the TAP issue)." }
+        }
+    };
+    Ok(page("Interferometric observations", body).into_response())
+}
+
+pub(super) fn urlencode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

@@ -1,0 +1,305 @@
+//! `/search`: the original portal's form, and a page of results sorted and paged by the
+//! database, with exports and the equivalent ADQL. `?program_id=...` links land here.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup};
+use tokio_postgres::Row;
+
+use super::home::urlencode;
+use super::layout::{error_page, page, unavailable};
+use super::search::{Search, DEFAULT_RADIUS_ARCSEC};
+use crate::params::Parameters;
+use crate::results::{fetch_rows, ResultError};
+use crate::server::AppState;
+
+const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
+const PAGE_SIZES: [i64; 3] = [20, 50, 100];
+const DEFAULT_PAGE_SIZE: i64 = 50;
+
+/// Columns a visitor may sort by: (parameter value, SQL column, header).
+const SORTABLE: &[(&str, &str)] = &[
+    ("exp_mjd_start", "Start (UTC)"),
+    ("target_name", "Target"),
+    ("instrument_name", "Instrument"),
+    ("instrument_mode", "Mode"),
+    ("interferometer_stations", "Stations"),
+    ("obs_program", "Program"),
+    ("obs_type", "Type"),
+    ("exp_seeing", "Seeing [\"]"),
+    ("exp_tau0", "τ0 [ms]"),
+];
+
+/// Parameters of the page itself, beside the search's.
+struct Display {
+    sort: &'static str,
+    descending: bool,
+    page: i64,
+    size: i64,
+}
+
+impl Display {
+    fn read(parameters: &Parameters) -> Result<Display, String> {
+        let sort = match parameters.get("sort") {
+            None => "exp_mjd_start",
+            Some(name) => SORTABLE
+                .iter()
+                .map(|(column, _)| *column)
+                .find(|column| *column == name)
+                .ok_or_else(|| format!("cannot sort by {name:?}"))?,
+        };
+        let descending = match parameters.get("order") {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => return Err(format!("order={other:?}: expected asc or desc")),
+        };
+        let number = |name: &str, default: i64| -> Result<i64, String> {
+            parameters
+                .get(name)
+                .map(|text| {
+                    text.parse::<i64>()
+                        .map_err(|_| format!("{name}={text:?} is not a whole number"))
+                })
+                .unwrap_or(Ok(default))
+        };
+        let page = number("page", 1)?.max(1);
+        let size = number("size", DEFAULT_PAGE_SIZE)?;
+        if !PAGE_SIZES.contains(&size) {
+            return Err(format!("size={size}: choose 20, 50 or 100 rows per page"));
+        }
+        Ok(Display {
+            sort,
+            descending,
+            page,
+            size,
+        })
+    }
+}
+
+pub(super) async fn search_page(State(state): State<AppState>, parameters: Parameters) -> Response {
+    let choices = match instrument_choices(&state).await {
+        Ok(choices) => choices,
+        Err(error) => return unavailable(error),
+    };
+    let search = Search::from_parameters(&parameters);
+    let display = Display::read(&parameters);
+    let form = search_form(&parameters, &choices);
+    let (search, display) = match (search, display) {
+        (Ok(search), Ok(display)) => (search, display),
+        (Err(error), _) => return invalid(form, &error.to_string()),
+        (_, Err(message)) => return invalid(form, &message),
+    };
+    // A bare /search shows the form only.
+    let searching = parameters
+        .0
+        .iter()
+        .any(|(_, value)| !value.trim().is_empty());
+    if !searching {
+        return page("Search observations", form).into_response();
+    }
+    match results(&state, &search, &display, &parameters).await {
+        Ok(results) => page("Search observations", html! { (form) (results) }).into_response(),
+        Err(ResultError::Timeout(seconds)) => error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("The search took longer than {seconds} s. Narrow it down (a position, an instrument, a date range)."),
+        ),
+        Err(error) => unavailable(error),
+    }
+}
+
+fn invalid(form: Markup, message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        page(
+            "Search observations",
+            html! { p.error { (message) } (form) },
+        ),
+    )
+        .into_response()
+}
+
+/// Instruments and their modes, from the statistics.
+async fn instrument_choices(
+    state: &AppState,
+) -> Result<Vec<(String, Vec<String>)>, Box<dyn std::error::Error>> {
+    let client = state.pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT instrument_name, value FROM obsportal.statistics WHERE dimension = 'mode' AND value <> ''
+              ORDER BY instrument_name, value",
+            &[],
+        )
+        .await?;
+    let mut choices: Vec<(String, Vec<String>)> = Vec::new();
+    for row in rows {
+        let (instrument, mode): (String, String) = (row.get(0), row.get(1));
+        match choices.last_mut() {
+            Some((name, modes)) if *name == instrument => modes.push(mode),
+            _ => choices.push((instrument, vec![mode])),
+        }
+    }
+    Ok(choices)
+}
+
+fn search_form(parameters: &Parameters, choices: &[(String, Vec<String>)]) -> Markup {
+    let value = |name: &str| parameters.get(name).unwrap_or("").to_string();
+    let instrument = value("instrument");
+    let mode = value("instrument_mode");
+    html! {
+        form.search method="get" action="/search" {
+            label { "Instrument"
+                select name="instrument" {
+                    option value="" { "any" }
+                    @for (name, _) in choices { option value=(name) selected[*name == instrument] { (name) } }
+                }
+            }
+            label { "Mode"
+                select name="instrument_mode" {
+                    option value="" { "any" }
+                    @for (name, modes) in choices {
+                        optgroup label=(name) {
+                            @for m in modes { option value=(m) selected[*m == mode] { (m) } }
+                        }
+                    }
+                }
+            }
+            label { "From (MJD or date)" input type="text" name="mjd_from" value=(value("mjd_from")) placeholder="2019-01-01"; }
+            label { "To (MJD or date)" input type="text" name="mjd_to" value=(value("mjd_to")) placeholder="59000"; }
+            label { "Program id" input type="text" name="program_id" value=(value("program_id")) placeholder="0104.C-0425(A)"; }
+            label { "Target name" input type="text" name="target" value=(value("target")) placeholder="HD 45677"; }
+            label { "RA (deg or h:m:s)" input type="text" name="ra" value=(value("ra")) placeholder="104.8167"; }
+            label { "Dec (deg or d:m:s)" input type="text" name="dec" value=(value("dec")) placeholder="-13.0586"; }
+            label { "Radius (arcsec)" input type="text" name="radius" value=(value("radius")) placeholder=(DEFAULT_RADIUS_ARCSEC); }
+            div.actions { button type="submit" { "Search" } a href="/search" { "Clear" } }
+        }
+    }
+}
+
+async fn results(
+    state: &AppState,
+    search: &Search,
+    display: &Display,
+    parameters: &Parameters,
+) -> Result<Markup, ResultError> {
+    let (condition, sql_parameters) = search.condition();
+    let count: i64 = fetch_rows(
+        &state.pool,
+        &format!("SELECT count(*) FROM obsportal.exposures WHERE {condition}"),
+        &sql_parameters,
+        PAGE_TIMEOUT,
+    )
+    .await?[0]
+        .get(0);
+    // Sort column and direction come from the whitelist; paging numbers are checked integers.
+    let direction = if display.descending {
+        "DESC NULLS LAST"
+    } else {
+        "ASC"
+    };
+    let rows = fetch_rows(
+        &state.pool,
+        &format!(
+            "SELECT exp_id, exp_mjd_start, target_name, target_ra, target_dec, instrument_name, instrument_mode,
+                    instrument_submode, interferometer_stations, obs_program, obs_type, exp_seeing, exp_tau0
+               FROM obsportal.exposures WHERE {condition}
+              ORDER BY {} {direction}, exp_id LIMIT {} OFFSET {}",
+            display.sort,
+            display.size,
+            (display.page - 1) * display.size
+        ),
+        &sql_parameters,
+        PAGE_TIMEOUT,
+    )
+    .await?;
+    let pages = ((count + display.size - 1) / display.size).max(1);
+    let adql = search.to_adql();
+    let tap_link = format!(
+        "/tap/sync?REQUEST=doQuery&LANG=ADQL&FORMAT=votable&QUERY={}",
+        urlencode(&adql)
+    );
+    let kept = query_without(parameters, &["page", "format", "sort", "order"]);
+    let sort_link = |column: &str| {
+        let descending = column == display.sort && !display.descending;
+        format!(
+            "/search?{kept}&sort={column}&order={}",
+            if descending { "desc" } else { "asc" }
+        )
+    };
+    let page_link = |page: i64| {
+        format!(
+            "/search?{}&page={page}",
+            query_without(parameters, &["page"])
+        )
+    };
+    let export = query_without(parameters, &["page", "size", "sort", "order", "format"]);
+    Ok(html! {
+        p #result-count { strong { (count) } " exposures found" @if count > 0 { ", page " (display.page) " of " (pages) } "." }
+        p.exports {
+            "Export all: "
+            a href=(format!("/search.votable?{export}")) { "VOTable" } " · "
+            a href=(format!("/search.votable?{export}&format=csv")) { "CSV" }
+        }
+        @if !rows.is_empty() {
+            table #results {
+                thead { tr {
+                    th { "Exposure" }
+                    @for (column, header) in SORTABLE {
+                        th.number[matches!(*column, "exp_seeing" | "exp_tau0")] {
+                            a href=(sort_link(column)) { (header) @if *column == display.sort { (if display.descending { " ▼" } else { " ▲" }) } }
+                        }
+                    }
+                    th { "RA, Dec [deg]" }
+                } }
+                tbody { @for row in &rows { (result_row(row)) } }
+            }
+            p.pager {
+                @if display.page > 1 { a rel="prev" href=(page_link(display.page - 1)) { "← Previous" } }
+                span { "Page " (display.page) " of " (pages) }
+                @if display.page < pages { a rel="next" href=(page_link(display.page + 1)) { "Next →" } }
+            }
+        }
+        h2 { "The same search in ADQL" }
+        pre.adql { (adql) }
+        p { a href=(tap_link) { "Run it on the TAP service" } " (" code { "/tap/sync" } ")" }
+    })
+}
+
+fn result_row(row: &Row) -> Markup {
+    let exp_id: &str = row.get(0);
+    let mjd: f64 = row.get(1);
+    let program: Option<&str> = row.get(9);
+    let optional = |value: Option<f64>, scale: f64, decimals: usize| {
+        value
+            .map(|v| format!("{:.*}", decimals, v * scale))
+            .unwrap_or_default()
+    };
+    html! {
+        tr {
+            td { a href=(format!("/detail/exposure/{}", urlencode(exp_id))) { (exp_id) } }
+            td { (crate::mjd::to_datetime(mjd).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) br; small { (format!("MJD {mjd:.5}")) } }
+            td { (row.get::<_, &str>(2)) }
+            td { (row.get::<_, &str>(5)) }
+            td { (row.get::<_, Option<&str>>(6).unwrap_or("")) " " small { (row.get::<_, Option<&str>>(7).unwrap_or("")) } }
+            td { (row.get::<_, Option<&str>>(8).unwrap_or("")) }
+            td { @if let Some(program) = program { a href=(format!("/search?program_id={}", urlencode(program))) { (program) } } }
+            td { (row.get::<_, &str>(10)) }
+            td.number { (optional(row.get(11), 1.0, 2)) }
+            td.number { (optional(row.get(12), 1000.0, 1)) }
+            td { (format!("{:.5}, {:.5}", row.get::<_, f64>(3), row.get::<_, f64>(4))) }
+        }
+    }
+}
+
+/// The request's query string without some parameters, for links that change only those.
+fn query_without(parameters: &Parameters, drop: &[&str]) -> String {
+    parameters
+        .0
+        .iter()
+        .filter(|(name, value)| !drop.contains(&name.as_str()) && !value.trim().is_empty())
+        .map(|(name, value)| format!("{}={}", urlencode(name), urlencode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}

@@ -1,0 +1,180 @@
+//! The web pages over real HTTP: what a visitor sees, that everything they type is escaped,
+//! that junk gets a friendly page rather than a 500, and that the links lead somewhere.
+
+mod support;
+
+use support::{get, header_file, Server, Workspace};
+
+fn start() -> (Workspace, Server) {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[]);
+    workspace.ingest_ok(&[
+        header_file("night.hdr"),
+        header_file("alias.hdr"),
+        header_file("fresh.hdr"),
+    ]);
+    (workspace, server)
+}
+
+#[tokio::test]
+async fn home_shows_what_the_service_holds_from_the_statistics() {
+    let (_workspace, server) = start();
+    let (status, body) = get(&server.url("/")).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(r#"<strong id="total-exposures">6</strong>"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"<a href="/search?instrument=GRAVITY">GRAVITY</a>"#),
+        "{body}"
+    );
+    assert!(body.contains("MEDIUM-SPLIT"));
+    assert!(body.contains(r#"aria-label="Exposures per year and instrument""#));
+    assert!(
+        body.contains("2020 GRAVITY: 3"),
+        "three exposures in 2020 in the histogram"
+    );
+    assert!(body.contains(r#"aria-label="Sky map of observed targets""#));
+    assert_eq!(
+        body.matches("<circle").count(),
+        4,
+        "four targets on the sky map"
+    );
+    for link in ["/search.votable", "/scs?", "/tap/"] {
+        assert!(body.contains(link), "home links to {link}");
+    }
+}
+
+#[tokio::test]
+async fn a_search_finds_pages_sorts_and_offers_exports_and_adql() {
+    let (_workspace, server) = start();
+    let (status, body) =
+        get(&server.url("/search?instrument=GRAVITY&size=20&sort=target_name&order=desc")).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("<strong>6</strong> exposures found, page 1 of 1"),
+        "{body}"
+    );
+    let rows = body.matches("/detail/exposure/").count();
+    assert_eq!(rows, 6);
+    let table = &body[body.find(r#"id="results""#).unwrap()..];
+    assert!(
+        table.find("Neighbour").unwrap() < table.find("HD 45677").unwrap(),
+        "sorted by target, descending"
+    );
+    assert!(
+        body.contains(r#"href="/search.votable?instrument=GRAVITY&amp;format=csv""#),
+        "{body}"
+    );
+    assert!(
+        body.contains("WHERE instrument_name = &#39;GRAVITY&#39;")
+            || body.contains("WHERE instrument_name = 'GRAVITY'"),
+        "{body}"
+    );
+    assert!(
+        body.contains("/tap/sync?REQUEST=doQuery&amp;LANG=ADQL"),
+        "{body}"
+    );
+
+    // Positions in sexagesimal, dates instead of MJDs, and a program link.
+    let (_, body) = get(&server.url(
+        "/search?ra=06:59:15.99&dec=-13:03:31&radius=5&mjd_from=2020-01-01&mjd_to=2020-12-31",
+    ))
+    .await;
+    assert!(
+        body.contains("<strong>2</strong> exposures found"),
+        "{body}"
+    );
+    let (_, body) = get(&server.url("/search?program_id=0104.C-0425(A)")).await;
+    assert!(
+        body.contains("<strong>6</strong> exposures found"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn paging_moves_through_the_results() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "120"]);
+    let (_, first) = get(&server.url("/search?instrument_mode=&size=50")).await;
+    assert!(
+        first.contains("<strong>120</strong> exposures found, page 1 of 3"),
+        "{first}"
+    );
+    assert!(
+        first.contains(r#"rel="next" href="/search?size=50&amp;page=2""#),
+        "{first}"
+    );
+    let (_, third) = get(&server.url("/search?size=50&page=3")).await;
+    assert_eq!(third.matches("/detail/exposure/").count(), 20);
+    assert!(third.contains(r#"rel="prev""#) && !third.contains(r#"rel="next""#));
+}
+
+#[tokio::test]
+async fn what_a_visitor_types_is_escaped_and_junk_gets_a_friendly_page() {
+    let (_workspace, server) = start();
+    let (status, body) = get(&server.url("/search?target=%3Cscript%3Ealert(1)%3C/script%3E")).await;
+    assert_eq!(status, 200);
+    assert!(!body.contains("<script>"), "{body}");
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(body.contains("<strong>0</strong> exposures found"));
+
+    for query in [
+        "ra=abc&dec=1",
+        "size=7",
+        "sort=pg_sleep",
+        "order=sideways",
+        "page=x",
+        "mjd_from=%00%ff",
+    ] {
+        let (status, body) = get(&server.url(&format!("/search?{query}"))).await;
+        assert_eq!(status, 400, "{query}");
+        assert!(
+            body.contains(r#"<p class="error">"#) && body.contains("<form"),
+            "{query}: {body}"
+        );
+    }
+    let (status, body) = get(&server.url("/detail/exposure/%3Cb%3Enope")).await;
+    assert_eq!(status, 404);
+    assert!(body.contains("&lt;b&gt;nope") && !body.contains("<b>nope"));
+    let (status, _) = get(&server.url("/no/such/page")).await;
+    assert_eq!(status, 404);
+    let (status, _) = get(&server.url("/lists?targets_page=-1")).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn lists_and_the_exposure_page_link_to_searches_and_to_eso() {
+    let (_workspace, server) = start();
+    let (status, lists) = get(&server.url("/lists")).await;
+    assert_eq!(status, 200);
+    assert!(
+        lists.contains(r#"<a href="/search?program_id=0104.C-0425%28A%29">0104.C-0425(A)</a>"#),
+        "{lists}"
+    );
+    assert!(lists.contains("Targets (4)"), "{lists}");
+    assert!(
+        lists.contains("/search?ra=104.8167&amp;dec=-13.0586&amp;radius=5"),
+        "targets link to a cone: {lists}"
+    );
+
+    let (status, detail) =
+        get(&server.url("/detail/exposure/GRAVI.2020-01-09T03:34:07.546_1")).await;
+    assert_eq!(status, 200);
+    assert!(
+        detail.contains("https://archive.eso.org/hdr?DpId=GRAVI.2020-01-09T03%3A34%3A07.546"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("sched_rep_arc/query?progid=0104.C-0425%28A%29"),
+        "{detail}"
+    );
+    assert!(detail.contains(r#"aria-label="Projected baselines in the (u,v) plane""#));
+    assert_eq!(
+        detail.matches("<title>U1-U2</title>").count(),
+        4,
+        "start and end, and their mirror images"
+    );
+    assert!(detail.contains("MEDIUM-SPLIT") && detail.contains("U1 U2 U3 U4"));
+}
