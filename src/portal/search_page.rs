@@ -92,11 +92,8 @@ pub(super) async fn search_page(State(state): State<AppState>, parameters: Param
         (Err(error), _) => return invalid(form, &error.to_string()),
         (_, Err(message)) => return invalid(form, &message),
     };
-    // A bare /search shows the form only.
-    let searching = parameters
-        .0
-        .iter()
-        .any(|(_, value)| !value.trim().is_empty());
+    // A bare /search shows the form only; a submitted form, even empty, lists what matches.
+    let searching = !parameters.0.is_empty();
     if !searching {
         return page("Search observations", form).into_response();
     }
