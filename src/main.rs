@@ -163,6 +163,8 @@ async fn serve_with(
         listener,
         AppState {
             pool: db.pool().clone(),
+            reader: db.reader().clone(),
+            last_import: Default::default(),
         },
         shutdown,
     )

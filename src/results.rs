@@ -1,28 +1,28 @@
 //! Where a checked query's row stream meets a result writer and an HTTP body.
 //!
-//! The query runs in a read-only transaction, as the role that can only read published
-//! tables, with a statement timeout; rows come in batches from a portal and leave as soon as
-//! they are written, so memory stays constant whatever the row count. A client that hangs up
-//! ends the query. An error before the first row is an error response; after it, the document
-//! ends with QUERY_STATUS=ERROR (VOTable), or the stream is cut so the result never looks
-//! complete (CSV).
+//! Queries run on the reader pool (read-only transactions, as the role that can only read
+//! published tables, with a statement timeout: see `db::Database::reader`), as cached prepared
+//! statements. Rows leave as soon as they are written: tokio-postgres stops reading the socket
+//! while a connection's rows wait to be consumed, and the HTTP body waits for the client, so
+//! memory stays constant whatever the row count. A client that hangs up ends the query. An
+//! error before the first row is an error response; after it, the document ends with
+//! QUERY_STATUS=ERROR (VOTable), or the stream is cut so the result never looks complete (CSV).
 
 use std::io;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use deadpool_postgres::Pool;
+use futures_util::{pin_mut, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
+use crate::db::READER_STATEMENT_TIMEOUT;
 use crate::votable::{Cell, QueryStatus, ResultWriter};
 
-/// Rows fetched from the portal at a time.
-const BATCH_ROWS: i32 = 1000;
 /// Output is handed to the HTTP body in pieces of about this size.
 const FLUSH_BYTES: usize = 64 * 1024;
 
@@ -34,7 +34,6 @@ pub struct ResultQuery {
     pub parameters: Vec<SqlParameter>,
     /// Stop after this many rows and report OVERFLOW if there were more.
     pub max_rows: Option<u64>,
-    pub timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,9 +90,7 @@ async fn run_query(
     started: oneshot::Sender<Result<(), ResultError>>,
     chunks: mpsc::Sender<Result<Bytes, io::Error>>,
 ) {
-    let timeout_seconds = query.timeout.as_secs();
-    let classify = move |error: tokio_postgres::Error| classify(error, timeout_seconds);
-    let mut client = match pool.get().await {
+    let client = match pool.get().await {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "no database connection for a result query");
@@ -101,51 +98,53 @@ async fn run_query(
             return;
         }
     };
-    let parameters = as_sql_parameters(&query.parameters);
-    let opened = async {
-        let transaction = begin_as_reader(&mut client, query.timeout).await?;
-        let statement = transaction.prepare(&query.sql).await?;
-        let portal = transaction.bind(&statement, &parameters).await?;
-        let first = transaction.query_portal(&portal, BATCH_ROWS).await?;
-        Ok::<_, tokio_postgres::Error>((transaction, portal, first))
+    let rows = async {
+        let statement = client.prepare_cached(&query.sql).await?;
+        client
+            .query_raw(&statement, as_sql_parameters(&query.parameters))
+            .await
     };
-    let (transaction, portal, mut batch) = match opened.await {
-        Ok(opened) => opened,
+    let rows = match rows.await {
+        Ok(rows) => rows,
         Err(error) => {
             let _ = started.send(Err(classify(error)));
             return;
         }
     };
+    pin_mut!(rows);
+    // The first row (or the first error) decides between a document and an error response.
+    let mut next = rows.next().await;
+    if let Some(Err(error)) = next {
+        let _ = started.send(Err(classify(error)));
+        return;
+    }
     if started.send(Ok(())).is_err() {
         return;
     }
 
     let mut written: u64 = 0;
-    let status = 'rows: loop {
-        if batch.is_empty() {
-            break QueryStatus::Ok;
-        }
-        for row in &batch {
-            if query.max_rows.is_some_and(|max| written >= max) {
-                break 'rows QueryStatus::Overflow;
-            }
-            if let Err(error) = write_row(writer.as_mut(), row) {
-                tracing::error!(%error, "could not write a result row");
-                break 'rows QueryStatus::Error("a value could not be written".into());
-            }
-            written += 1;
-        }
-        if !send(&chunks, writer.as_mut(), FLUSH_BYTES).await {
-            return; // the client hung up: nothing more to do
-        }
-        batch = match transaction.query_portal(&portal, BATCH_ROWS).await {
-            Ok(rows) => rows,
-            Err(error) => break QueryStatus::Error(classify(error).to_string()),
+    let status = loop {
+        let row = match next {
+            None => break QueryStatus::Ok,
+            Some(Err(error)) => break QueryStatus::Error(classify(error).to_string()),
+            Some(Ok(row)) => row,
         };
+        if query.max_rows.is_some_and(|max| written >= max) {
+            break QueryStatus::Overflow;
+        }
+        if let Err(error) = write_row(writer.as_mut(), &row) {
+            tracing::error!(%error, "could not write a result row");
+            break QueryStatus::Error("a value could not be written".into());
+        }
+        written += 1;
+        if !send(&chunks, writer.as_mut(), FLUSH_BYTES).await {
+            return; // the client hung up: dropping the stream ends the query
+        }
+        next = rows.next().await;
     };
     if let QueryStatus::Error(message) = &status {
         if !writer.reports_errors_inline() {
-            let _ = send(&chunks, writer.as_mut(), 0).await;
+            send(&chunks, writer.as_mut(), 0).await;
             let _ = chunks.send(Err(io::Error::other(message.clone()))).await;
             return;
         }
@@ -154,47 +153,23 @@ async fn run_query(
         tracing::error!(%error, "could not end a result document");
     }
     send(&chunks, writer.as_mut(), 0).await;
-    let _ = transaction.commit().await;
 }
 
-/// A bounded query (a page of a result) as the query role, all rows at once.
+/// A bounded query (a page of a result) on the reader pool, all rows at once.
 pub async fn fetch_rows(
     pool: &Pool,
     sql: &str,
     parameters: &[SqlParameter],
-    timeout: Duration,
 ) -> Result<Vec<Row>, ResultError> {
-    let timeout_seconds = timeout.as_secs();
-    let mut client = pool.get().await.map_err(|error| {
+    let client = pool.get().await.map_err(|error| {
         tracing::error!(%error, "no database connection for a page query");
         ResultError::Unavailable
     })?;
-    let fetched = async {
-        let transaction = begin_as_reader(&mut client, timeout).await?;
-        let rows = transaction
-            .query(sql, &as_sql_parameters(parameters))
-            .await?;
-        transaction.commit().await?;
-        Ok::<_, tokio_postgres::Error>(rows)
-    };
-    fetched
+    let statement = client.prepare_cached(sql).await.map_err(classify)?;
+    client
+        .query(&statement, &as_sql_parameters(parameters))
         .await
-        .map_err(|error| classify(error, timeout_seconds))
-}
-
-/// A read-only transaction as the role that can only read published tables, with a timeout.
-async fn begin_as_reader(
-    client: &mut tokio_postgres::Client,
-    timeout: Duration,
-) -> Result<tokio_postgres::Transaction<'_>, tokio_postgres::Error> {
-    let transaction = client.build_transaction().read_only(true).start().await?;
-    transaction
-        .batch_execute(&format!(
-            "SET LOCAL ROLE obsportal_query; SET LOCAL statement_timeout = {}",
-            timeout.as_millis()
-        ))
-        .await?;
-    Ok(transaction)
+        .map_err(classify)
 }
 
 fn as_sql_parameters(parameters: &[SqlParameter]) -> Vec<&(dyn ToSql + Sync)> {
@@ -205,9 +180,9 @@ fn as_sql_parameters(parameters: &[SqlParameter]) -> Vec<&(dyn ToSql + Sync)> {
 }
 
 /// A timeout is the user's to know about; anything else goes to the log.
-fn classify(error: tokio_postgres::Error, timeout_seconds: u64) -> ResultError {
+fn classify(error: tokio_postgres::Error) -> ResultError {
     if error.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
-        ResultError::Timeout(timeout_seconds)
+        ResultError::Timeout(READER_STATEMENT_TIMEOUT.as_secs())
     } else {
         tracing::error!(%error, "result query failed");
         ResultError::Database(error)

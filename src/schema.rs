@@ -72,13 +72,26 @@ impl Table {
     }
 }
 
-/// Every published table. The files are part of the binary, so a parse error is a build bug:
-/// the unit test below catches it before anything ships.
-pub fn published_tables() -> Vec<Table> {
-    TABLE_FILES
+/// Every published table, parsed once. The files are part of the binary, so a parse error is
+/// a build bug: the unit test below catches it before anything ships.
+pub fn published_tables() -> &'static [Table] {
+    static TABLES: std::sync::LazyLock<Vec<Table>> = std::sync::LazyLock::new(|| {
+        TABLE_FILES
+            .iter()
+            .map(|(path, text)| {
+                toml::from_str(text).unwrap_or_else(|error| panic!("{path}: {error}"))
+            })
+            .collect()
+    });
+    &TABLES
+}
+
+/// A published table by its unqualified name.
+pub fn published_table(name: &str) -> &'static Table {
+    published_tables()
         .iter()
-        .map(|(path, text)| toml::from_str(text).unwrap_or_else(|error| panic!("{path}: {error}")))
-        .collect()
+        .find(|table| table.name == name)
+        .unwrap_or_else(|| panic!("no published table {name} in schema/"))
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 //! VERB 1 gives identification and position, 2 (default) what ASPRO2 reads, 3 every column.
 //! Errors are a VOTable with `INFO name="Error"` under VOTABLE, as the standard prefers.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -12,7 +10,7 @@ use axum::Router;
 
 use crate::params::Parameters;
 use crate::results::{stream_results, ResultQuery};
-use crate::schema::{published_tables, ApiPresence};
+use crate::schema::{published_table, ApiPresence};
 use crate::server::AppState;
 use crate::votable::{Field, Preamble, TableDataWriter, TimestampStyle};
 
@@ -21,7 +19,6 @@ const VOTABLE: &str = "application/x-votable+xml; charset=utf-8";
 const MAX_SR: f64 = 180.0;
 /// At most this many rows per answer; more is reported as OVERFLOW.
 const MAX_RECORDS: u64 = 100_000;
-const QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/scs", get(cone_search))
@@ -50,7 +47,6 @@ async fn cone_search(State(state): State<AppState>, parameters: Parameters) -> R
             Box::new(request.max_records.saturating_add(1) as i64),
         ],
         max_rows: Some(request.max_records),
-        timeout: QUERY_TIMEOUT,
     };
     let preamble = Preamble {
         params: vec![],
@@ -58,7 +54,7 @@ async fn cone_search(State(state): State<AppState>, parameters: Parameters) -> R
     };
     let writer = TableDataWriter::start(Vec::new(), &preamble, &fields, TimestampStyle::Dali)
         .expect("writing to memory cannot fail");
-    match stream_results(state.pool.clone(), query, Box::new(writer), VOTABLE).await {
+    match stream_results(state.reader.clone(), query, Box::new(writer), VOTABLE).await {
         Ok(response) => response,
         Err(error) => error_document(&error.to_string()),
     }
@@ -129,10 +125,7 @@ impl ConeRequest {
 
 /// The columns for a verbosity, with the SCS 1.03 UCDs on the identifier and position.
 fn fields_for(verbosity: u8) -> Vec<Field> {
-    let exposures = published_tables()
-        .into_iter()
-        .find(|table| table.name == "exposures")
-        .expect("schema/exposures.toml");
+    let exposures = published_table("exposures");
     let minimal = [
         "exp_id",
         "target_name",

@@ -10,7 +10,12 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 /// What every handler may use. Cheap to clone; holds nothing another replica would need.
 #[derive(Clone)]
 pub struct AppState {
+    /// As the owner: statistics and other tables this service wrote itself.
     pub pool: Pool,
+    /// As the read-only query role: everything that carries a user's values or query.
+    pub reader: Pool,
+    /// When the last import that changed anything finished, cached briefly.
+    pub last_import: crate::portal::LastImport,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -27,6 +32,13 @@ pub async fn serve(
     state: AppState,
     shutdown: ShutdownSignal,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Without TCP_NODELAY, small answers wait for the client's delayed ACK (~40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.received())
         .await

@@ -95,3 +95,47 @@ async fn the_query_role_reads_published_tables_and_nothing_else() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_reader_pool_is_read_only_restricted_and_timed() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&["--demo-rows", "20"]);
+    let settings = obsportal::db::DbSettings {
+        data_dir: workspace.data_dir(),
+        database_url: Some(workspace.connection_string("obsportal", "obsportal")),
+    };
+    let database = obsportal::db::Database::open(&settings).await.unwrap();
+    let reader = database.reader().get().await.unwrap();
+    let who: String = reader
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(who, "obsportal_query");
+    let exposures: i64 = reader
+        .query_one("SELECT count(*) FROM obsportal.exposures", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(exposures, 20);
+    let timeout: String = reader
+        .query_one("SHOW statement_timeout", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(timeout, "1min");
+    for (sql, code) in [
+        ("SELECT count(*) FROM obsportal.header", "42501"),
+        ("CREATE TEMP TABLE t (x int)", "25006"),
+        ("SELECT pg_sleep(0) FROM obsportal.import", "42501"),
+    ] {
+        let error = reader.batch_execute(sql).await.unwrap_err();
+        assert_eq!(
+            error.code().map(|c| c.code()),
+            Some(code),
+            "{sql}: {error:?}"
+        );
+    }
+    drop(reader);
+    database.close().await.unwrap();
+}

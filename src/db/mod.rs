@@ -36,8 +36,14 @@ pub struct DbSettings {
     pub database_url: Option<String>,
 }
 
+/// How long a user's query may run before the database cancels it.
+pub const READER_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The role user queries run as: it can only read the published tables (migrations/0004).
+pub const READER_ROLE: &str = "obsportal_query";
+
 pub struct Database {
     pool: Pool,
+    reader: Pool,
     cluster: Option<EmbeddedCluster>,
 }
 
@@ -59,15 +65,28 @@ impl Database {
                 )
             }
         };
+        let reader = build_pool(reader_config(&config));
         let pool = build_pool(config);
-        let database = Database { pool, cluster };
+        let database = Database {
+            pool,
+            reader,
+            cluster,
+        };
         let mut client = database.pool.get().await?;
         migrate::migrate(&mut client).await?;
         Ok(database)
     }
 
+    /// Connections as the owner: imports, statistics, anything this service wrote itself.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// Connections for user queries: every transaction read-only, as the role that can only
+    /// read the published tables, with a statement timeout. Set when the connection starts, so
+    /// a query costs no extra round trip.
+    pub fn reader(&self) -> &Pool {
+        &self.reader
     }
 
     /// The embedded cluster, when this process uses one.
@@ -78,6 +97,7 @@ impl Database {
     /// Closes the pool and leaves the embedded cluster (stopping it if no one else uses it).
     pub async fn close(self) -> Result<(), DbError> {
         self.pool.close();
+        self.reader.close();
         if let Some(cluster) = self.cluster {
             tokio::task::spawn_blocking(move || cluster.stop())
                 .await
@@ -85,6 +105,17 @@ impl Database {
         }
         Ok(())
     }
+}
+
+fn reader_config(owner: &tokio_postgres::Config) -> tokio_postgres::Config {
+    let mut config = owner.clone();
+    let mut options = owner.get_options().map(str::to_string).unwrap_or_default();
+    options.push_str(&format!(
+        " -c default_transaction_read_only=on -c statement_timeout={} -c role={READER_ROLE}",
+        READER_STATEMENT_TIMEOUT.as_millis()
+    ));
+    config.options(options.trim());
+    config
 }
 
 fn build_pool(mut config: tokio_postgres::Config) -> Pool {

@@ -2,23 +2,22 @@
 //! `exp_projected_baselines` string exactly, so they follow today's ObsPortal answers
 //! (`shared/reference/obsportal`), with `schema/exposures.toml` as their one description.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use deadpool_postgres::Pool;
 
 use super::search::Search;
 use crate::params::Parameters;
 use crate::results::{stream_results, ResultQuery};
-use crate::schema::{published_tables, ApiPresence};
+use crate::schema::{published_table, ApiPresence};
 use crate::server::AppState;
 use crate::votable::{
     CsvWriter, Datatype, Field, Preamble, ResultWriter, TableDataWriter, TimestampStyle,
 };
-
-/// The API answers small, indexed questions; a query running longer than this is cancelled.
-const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 enum Format {
     Votable,
@@ -83,7 +82,6 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
         ),
         parameters: sql_parameters,
         max_rows: None,
-        timeout: QUERY_TIMEOUT,
     };
     let (writer, content_type): (Box<dyn ResultWriter>, _) = match format {
         Format::Votable => {
@@ -92,7 +90,7 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
                     ("status".into(), "OK".into()),
                     (
                         "last_mod_date".into(),
-                        last_modification(&state).await.unwrap_or_default(),
+                        state.last_import.get(&state.pool).await.unwrap_or_default(),
                     ),
                 ],
                 infos: vec![],
@@ -108,7 +106,7 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
             (Box::new(writer), "text/csv; charset=utf-8; header=present")
         }
     };
-    stream_results(state.pool.clone(), query, writer, content_type)
+    stream_results(state.reader.clone(), query, writer, content_type)
         .await
         .map_err(IntoResponse::into_response)
 }
@@ -116,10 +114,7 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
 /// The FIELDs the API sends, in order: text as unicodeChar as ObsPortal always did, and no
 /// DESCRIPTION elements (the API's answers never had them).
 pub(crate) fn api_fields(all_fields: bool) -> Vec<Field> {
-    let exposures = published_tables()
-        .into_iter()
-        .find(|table| table.name == "exposures")
-        .expect("schema/exposures.toml");
+    let exposures = published_table("exposures");
     exposures
         .columns
         .iter()
@@ -140,16 +135,35 @@ pub(crate) fn api_fields(all_fields: bool) -> Vec<Field> {
         .collect()
 }
 
-/// When the last import that changed anything finished, as ObsPortal wrote it.
-async fn last_modification(state: &AppState) -> Option<String> {
-    let client = state.pool.get().await.ok()?;
-    let row = client
-        .query_one(
-            "SELECT max(finished_at) FROM obsportal.import WHERE headers_new + headers_changed > 0",
-            &[],
-        )
-        .await
-        .ok()?;
-    let finished: Option<chrono::DateTime<chrono::Utc>> = row.get(0);
-    finished.map(|instant| instant.format("%Y-%m-%d %H:%M:%S%:z").to_string())
+/// When the last import that changed anything finished, as ObsPortal wrote it. Read at most
+/// every few seconds: every API answer carries it, and it changes once per import.
+#[derive(Clone, Default)]
+pub struct LastImport(Arc<Mutex<Option<(Instant, Option<String>)>>>);
+
+impl LastImport {
+    const FRESH_FOR: Duration = Duration::from_secs(5);
+
+    pub async fn get(&self, pool: &Pool) -> Option<String> {
+        if let Some((read_at, value)) = self.0.lock().expect("not poisoned").as_ref() {
+            if read_at.elapsed() < Self::FRESH_FOR {
+                return value.clone();
+            }
+        }
+        let value = Self::read(pool).await;
+        *self.0.lock().expect("not poisoned") = Some((Instant::now(), value.clone()));
+        value
+    }
+
+    async fn read(pool: &Pool) -> Option<String> {
+        let client = pool.get().await.ok()?;
+        let row = client
+            .query_one(
+                "SELECT max(finished_at) FROM obsportal.import WHERE headers_new + headers_changed > 0",
+                &[],
+            )
+            .await
+            .ok()?;
+        let finished: Option<chrono::DateTime<chrono::Utc>> = row.get(0);
+        finished.map(|instant| instant.format("%Y-%m-%d %H:%M:%S%:z").to_string())
+    }
 }

@@ -1,8 +1,6 @@
 //! `/detail/exposure/{exp_id}`: one exposure, with links to its program and its header at
 //! ESO, and its projected baselines drawn in the (u,v) plane.
 
-use std::time::Duration;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +11,7 @@ use super::home::urlencode;
 use super::layout::{error_page, page, unavailable};
 use super::svg::{uv_plot, Baseline};
 use crate::results::fetch_rows;
-use crate::schema::published_tables;
+use crate::schema::published_table;
 use crate::server::AppState;
 
 pub(super) async fn exposure(
@@ -21,10 +19,9 @@ pub(super) async fn exposure(
     Path(exp_id): Path<String>,
 ) -> Response {
     let rows = match fetch_rows(
-        &state.pool,
+        &state.reader,
         "SELECT * FROM obsportal.exposures WHERE exp_id = $1::text",
         &[Box::new(exp_id.clone())],
-        Duration::from_secs(10),
     )
     .await
     {
@@ -43,11 +40,7 @@ pub(super) async fn exposure(
     };
     let header_id: String = row.get("exp_header_id");
     let program: Option<String> = row.get("obs_program");
-    let descriptions = published_tables()
-        .into_iter()
-        .find(|t| t.name == "exposures")
-        .expect("schema")
-        .columns;
+    let descriptions = &published_table("exposures").columns;
     let body = html! {
         p {
             a href=(format!("https://archive.eso.org/hdr?DpId={}", urlencode(&header_id))) { "Header in the ESO archive" }

@@ -10,6 +10,8 @@ pub mod search;
 mod search_page;
 mod svg;
 
+pub use api::LastImport;
+
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;

@@ -1,8 +1,6 @@
 //! `/search`: the original portal's form, and a page of results sorted and paged by the
 //! database, with exports and the equivalent ADQL. `?program_id=...` links land here.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +14,6 @@ use crate::params::Parameters;
 use crate::results::{fetch_rows, ResultError};
 use crate::server::AppState;
 
-const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
 const PAGE_SIZES: [i64; 3] = [20, 50, 100];
 const DEFAULT_PAGE_SIZE: i64 = 50;
 
@@ -183,10 +180,9 @@ async fn results(
 ) -> Result<Markup, ResultError> {
     let (condition, sql_parameters) = search.condition();
     let count: i64 = fetch_rows(
-        &state.pool,
+        &state.reader,
         &format!("SELECT count(*) FROM obsportal.exposures WHERE {condition}"),
         &sql_parameters,
-        PAGE_TIMEOUT,
     )
     .await?[0]
         .get(0);
@@ -197,7 +193,7 @@ async fn results(
         "ASC"
     };
     let rows = fetch_rows(
-        &state.pool,
+        &state.reader,
         &format!(
             "SELECT exp_id, exp_mjd_start, target_name, target_ra, target_dec, instrument_name, instrument_mode,
                     instrument_submode, interferometer_stations, obs_program, obs_type, exp_seeing, exp_tau0
@@ -208,7 +204,6 @@ async fn results(
             (display.page - 1) * display.size
         ),
         &sql_parameters,
-        PAGE_TIMEOUT,
     )
     .await?;
     let pages = ((count + display.size - 1) / display.size).max(1);
