@@ -109,12 +109,13 @@ fn start_server(data_dir: &Path, exposures: u64) -> (Child, String) {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines.next().expect("server output").unwrap();
+    while let Some(Ok(line)) = lines.next() {
         if let Some(url) = line.strip_prefix("obsportal listening on ") {
             return (child, url.trim_end_matches('/').to_string());
         }
     }
+    let status = child.wait().unwrap();
+    panic!("the server stopped before listening ({status})");
 }
 
 /// Connection string of the embedded cluster, and every target position.

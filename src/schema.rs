@@ -102,7 +102,7 @@ mod tests {
     fn every_table_file_parses_with_known_datatypes() {
         let tables = published_tables();
         assert_eq!(tables.len(), TABLE_FILES.len());
-        for table in &tables {
+        for table in tables {
             assert!(
                 !table.columns.is_empty(),
                 "{} has no columns",

@@ -138,19 +138,27 @@ pub(crate) fn api_fields(all_fields: bool) -> Vec<Field> {
 /// When the last import that changed anything finished, as ObsPortal wrote it. Read at most
 /// every few seconds: every API answer carries it, and it changes once per import.
 #[derive(Clone, Default)]
-pub struct LastImport(Arc<Mutex<Option<(Instant, Option<String>)>>>);
+pub struct LastImport(Arc<Mutex<Option<CachedValue>>>);
+
+struct CachedValue {
+    read_at: Instant,
+    value: Option<String>,
+}
 
 impl LastImport {
     const FRESH_FOR: Duration = Duration::from_secs(5);
 
     pub async fn get(&self, pool: &Pool) -> Option<String> {
-        if let Some((read_at, value)) = self.0.lock().expect("not poisoned").as_ref() {
-            if read_at.elapsed() < Self::FRESH_FOR {
-                return value.clone();
+        if let Some(cached) = self.0.lock().expect("not poisoned").as_ref() {
+            if cached.read_at.elapsed() < Self::FRESH_FOR {
+                return cached.value.clone();
             }
         }
         let value = Self::read(pool).await;
-        *self.0.lock().expect("not poisoned") = Some((Instant::now(), value.clone()));
+        *self.0.lock().expect("not poisoned") = Some(CachedValue {
+            read_at: Instant::now(),
+            value: value.clone(),
+        });
         value
     }
 
