@@ -61,6 +61,15 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Translate an ADQL query to the SQL that would run, or show why it is refused.
+    Adql {
+        /// Check the grammar only: any table or column name is accepted.
+        #[arg(long)]
+        syntax_only: bool,
+        /// The query, or - (the default) to read it from standard input.
+        #[arg(default_value = "-")]
+        query: String,
+    },
     /// Write synthetic VLTI headers (about three headers per exposure).
     DemoData {
         #[arg(long)]
@@ -104,6 +113,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", result?);
             Ok(())
         }
+        Command::Adql { syntax_only, query } => translate_adql(syntax_only, query),
         Command::DemoData {
             exposures,
             seed,
@@ -122,6 +132,28 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// `obsportal adql`: the SQL a query becomes, or the error a TAP client would get (exit 1).
+fn translate_adql(syntax_only: bool, query: String) -> anyhow::Result<()> {
+    let text = if query == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        query
+    };
+    let output = if syntax_only {
+        adql::check_syntax(&text).map(|()| "syntax OK".to_string())
+    } else {
+        adql::translate(&text, &obsportal::schema::adql_catalog())
+            .map(|translation| translation.sql)
+    };
+    match output {
+        Ok(output) => {
+            println!("{output}");
+            Ok(())
+        }
+        Err(error) => anyhow::bail!("{error}"),
     }
 }
 

@@ -94,6 +94,33 @@ pub fn published_table(name: &str) -> &'static Table {
         .unwrap_or_else(|| panic!("no published table {name} in schema/"))
 }
 
+/// The published tables as the ADQL checker sees them.
+pub fn adql_catalog() -> Vec<adql::TableInfo> {
+    published_tables()
+        .iter()
+        .map(|table| adql::TableInfo {
+            schema: table.schema.clone(),
+            name: table.name.clone(),
+            columns: table
+                .columns
+                .iter()
+                .map(|column| adql::ColumnInfo {
+                    name: column.name.clone(),
+                    kind: match (column.datatype.as_str(), column.xtype.as_deref()) {
+                        (_, Some("timestamp")) => adql::ColumnType::Timestamp,
+                        (_, Some("point" | "circle" | "polygon")) => adql::ColumnType::Geometry,
+                        ("char", _) => adql::ColumnType::Text,
+                        ("short" | "int" | "long", _) => adql::ColumnType::Integer,
+                        ("double", _) => adql::ColumnType::Double,
+                        ("boolean", _) => adql::ColumnType::Boolean,
+                        _ => adql::ColumnType::Unknown,
+                    },
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

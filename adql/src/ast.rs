@@ -1,0 +1,217 @@
+//! The checked query: only what ADQL allows, names already resolved against the catalog.
+//! PostgreSQL SQL is printed from these types and nothing else.
+
+use crate::catalog::ColumnType;
+use crate::functions::Function;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Query {
+    pub with: Vec<CommonTable>,
+    pub body: Body,
+    pub order_by: Vec<OrderItem>,
+    pub offset: Option<u64>,
+    /// What the query returns, in order.
+    pub columns: Vec<Output>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CommonTable {
+    pub name: String,
+    pub query: Query,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Body {
+    Select(Box<Select>),
+    SetOperation {
+        operator: SetOperator,
+        all: bool,
+        left: Box<Body>,
+        right: Box<Body>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SetOperator {
+    Union,
+    Intersect,
+    Except,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Select {
+    pub distinct: bool,
+    pub top: Option<u64>,
+    pub items: Vec<SelectItem>,
+    pub from: Vec<FromItem>,
+    pub filter: Option<Expr>,
+    pub group_by: Vec<Expr>,
+    pub having: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SelectItem {
+    /// `*`, expanded to the columns it stands for.
+    Columns(Vec<ColumnRef>),
+    Expr {
+        expr: Expr,
+        alias: Option<String>,
+    },
+}
+
+/// A column of a table in scope, as printed: `"qualifier"."name"`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ColumnRef {
+    pub qualifier: Option<Qualifier>,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Qualifier {
+    /// A table in a schema, not aliased: `"schema"."table"`.
+    Table { schema: String, table: String },
+    /// An alias, a common table or a derived table.
+    Name(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FromItem {
+    Table {
+        schema: String,
+        name: String,
+        alias: Option<String>,
+    },
+    CommonTable {
+        name: String,
+        alias: Option<String>,
+    },
+    Subquery {
+        query: Box<Query>,
+        alias: String,
+    },
+    Join {
+        left: Box<FromItem>,
+        right: Box<FromItem>,
+        kind: JoinKind,
+        natural: bool,
+        constraint: JoinConstraint,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+    Cross,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum JoinConstraint {
+    None,
+    On(Expr),
+    Using(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OrderItem {
+    pub expr: Expr,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Output {
+    pub name: String,
+    pub source: Option<(String, String)>,
+    pub kind: ColumnType,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Expr {
+    Column(ColumnRef),
+    /// An output column referred to by its alias or position (ORDER BY).
+    OutputAlias(String),
+    Number(String),
+    String(String),
+    Null,
+    Negate(Box<Expr>),
+    Not(Box<Expr>),
+    Binary {
+        operator: BinaryOperator,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        negated: bool,
+        low: Box<Expr>,
+        high: Box<Expr>,
+    },
+    InList {
+        expr: Box<Expr>,
+        negated: bool,
+        list: Vec<Expr>,
+    },
+    InQuery {
+        expr: Box<Expr>,
+        negated: bool,
+        query: Box<Query>,
+    },
+    Exists {
+        negated: bool,
+        query: Box<Query>,
+    },
+    Subquery(Box<Query>),
+    Like {
+        expr: Box<Expr>,
+        negated: bool,
+        pattern: Box<Expr>,
+        case_insensitive: bool,
+    },
+    Call {
+        function: Function,
+        arguments: Vec<Expr>,
+        distinct: bool,
+    },
+    CountAll,
+    Cast {
+        expr: Box<Expr>,
+        target: CastTarget,
+    },
+    Nested(Box<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum BinaryOperator {
+    Plus,
+    Minus,
+    Multiply,
+    Divide,
+    Concat,
+    Equal,
+    NotEqual,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+    And,
+    Or,
+}
+
+/// ADQL 2.1 CAST targets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum CastTarget {
+    SmallInt,
+    Integer,
+    BigInt,
+    Real,
+    DoublePrecision,
+    Char(Option<u64>),
+    VarChar(Option<u64>),
+    Timestamp,
+}

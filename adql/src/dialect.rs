@@ -1,0 +1,168 @@
+//! ADQL's lexical rules for sqlparser, and parsing with errors that carry positions as fields.
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::Dialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use crate::error::{AdqlError, ErrorKind};
+
+/// ADQL 2.1 lexical rules: regular identifiers are ASCII letters, digits and underscores
+/// starting with a letter; delimited identifiers use double quotes; strings single quotes.
+#[derive(Debug, Default)]
+pub(crate) struct AdqlDialect;
+
+impl Dialect for AdqlDialect {
+    fn is_identifier_start(&self, ch: char) -> bool {
+        ch.is_ascii_alphabetic()
+    }
+
+    fn is_identifier_part(&self, ch: char) -> bool {
+        ch.is_ascii_alphanumeric() || ch == '_'
+    }
+
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        ch == '"'
+    }
+}
+
+/// Guards against pathological nesting before anything recursive runs.
+const MAX_NESTING: usize = 64;
+
+/// Parses exactly one query.
+pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
+    let dialect = AdqlDialect;
+    check_characters(text)?;
+    let tokens = Tokenizer::new(&dialect, text)
+        .tokenize_with_location()
+        .map_err(|error| positioned(ErrorKind::Syntax, &error.to_string()))?;
+    let mut nesting = 0usize;
+    let mut after_semicolon: Option<(u64, u64)> = None;
+    for token in &tokens {
+        let at = (token.span.start.line, token.span.start.column);
+        match token.token {
+            Token::LParen => {
+                nesting += 1;
+                if nesting > MAX_NESTING {
+                    return Err(AdqlError::new(
+                        ErrorKind::Unsupported,
+                        format!("the query is nested more than {MAX_NESTING} levels deep"),
+                        at,
+                    ));
+                }
+            }
+            Token::RParen => nesting = nesting.saturating_sub(1),
+            Token::SemiColon => {
+                after_semicolon.get_or_insert(at);
+                continue;
+            }
+            Token::Whitespace(_) => continue,
+            _ => {}
+        }
+        if let Some(semicolon) = after_semicolon {
+            return Err(AdqlError::new(
+                ErrorKind::Syntax,
+                "only one query can be sent at a time",
+                semicolon,
+            )
+            .with_hint("remove the ';' and what follows it"));
+        }
+        if let Token::Neq = token.token {
+            let (line, column) = (token.span.start.line, token.span.start.column);
+            if text_at(text, line, column).starts_with('!') {
+                return Err(
+                    AdqlError::new(ErrorKind::Syntax, "'!=' is not ADQL", (line, column))
+                        .with_hint("write <> for 'not equal'"),
+                );
+            }
+        }
+    }
+    let mut statements = Parser::new(&dialect)
+        .with_recursion_limit(MAX_NESTING)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(|error| parser_error(&error))?;
+    match statements.len() {
+        0 => Err(
+            AdqlError::new(ErrorKind::Syntax, "the query is empty", (1, 1))
+                .with_hint("an ADQL query starts with SELECT"),
+        ),
+        1 => Ok(statements.remove(0)),
+        _ => {
+            let second = sqlparser::ast::Spanned::span(&statements[1]).start;
+            Err(AdqlError::new(
+                ErrorKind::Syntax,
+                "only one query can be sent at a time",
+                (second.line, second.column),
+            )
+            .with_hint("remove the ';' and what follows it"))
+        }
+    }
+}
+
+/// Typographic quotes pasted from documents are the most common reason a query fails.
+fn check_characters(text: &str) -> Result<(), AdqlError> {
+    for (line_index, line) in text.lines().enumerate() {
+        for (column_index, character) in line.chars().enumerate() {
+            let hint = match character {
+                '‘' | '’' | '‚' | '′' => "use the plain quote ' around strings",
+                '“' | '”' | '„' | '″' => {
+                    "use the plain double quote \" around delimited names"
+                }
+                _ => continue,
+            };
+            return Err(AdqlError::new(
+                ErrorKind::Syntax,
+                format!("unexpected character {character:?}"),
+                (line_index as u64 + 1, column_index as u64 + 1),
+            )
+            .with_hint(hint));
+        }
+    }
+    Ok(())
+}
+
+fn text_at(text: &str, line: u64, column: u64) -> &str {
+    let Some(line_text) = text.lines().nth(line.saturating_sub(1) as usize) else {
+        return "";
+    };
+    let start = line_text
+        .char_indices()
+        .nth(column.saturating_sub(1) as usize)
+        .map_or(line_text.len(), |(i, _)| i);
+    &line_text[start..]
+}
+
+fn parser_error(error: &ParserError) -> AdqlError {
+    match error {
+        ParserError::RecursionLimitExceeded => AdqlError::new(
+            ErrorKind::Unsupported,
+            format!("the query is nested more than {MAX_NESTING} levels deep"),
+            (0, 0),
+        ),
+        ParserError::TokenizerError(message) | ParserError::ParserError(message) => {
+            positioned(ErrorKind::Syntax, message)
+        }
+    }
+}
+
+/// sqlparser writes positions into its messages ("... at Line: 2, Column: 7"): take them out
+/// into fields, and say it in ADQL's words.
+fn positioned(kind: ErrorKind, message: &str) -> AdqlError {
+    let message = message.trim_start_matches("sql parser error: ");
+    let (text, position) = match message.rfind(" at Line: ") {
+        Some(at) => {
+            let rest = &message[at + " at Line: ".len()..];
+            let mut numbers = rest
+                .split(", Column: ")
+                .map(|n| n.trim().parse::<u64>().unwrap_or(0));
+            (
+                &message[..at],
+                (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0)),
+            )
+        }
+        None => (message, (0, 0)),
+    };
+    let text = text.replace("sql parser error: ", "");
+    AdqlError::new(kind, text, position)
+}

@@ -1,0 +1,49 @@
+//! ADQL 2.1 to PostgreSQL with pg_sphere: the security boundary of the TAP service.
+//!
+//! Text is parsed by sqlparser (`dialect`), then converted construct by construct into this
+//! crate's own small AST (`check`): only what ADQL allows, against the tables and columns a
+//! `Catalog` knows, with a whitelist of functions. Anything else is an `AdqlError` with a line
+//! and column. PostgreSQL SQL is printed from that AST alone (`translate`): identifiers always
+//! quoted, literals escaped, geometry turned into pg_sphere expressions the GiST index serves.
+//! No user text is ever pasted into the output. This crate does no I/O.
+
+mod ast;
+mod catalog;
+mod check;
+mod dialect;
+mod error;
+mod functions;
+mod translate;
+
+pub use catalog::{Catalog, ColumnInfo, ColumnType, TableInfo};
+pub use error::{AdqlError, ErrorKind};
+
+/// A checked query, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Translation {
+    /// PostgreSQL + pg_sphere SQL.
+    pub sql: String,
+    /// The columns the query returns, in order.
+    pub columns: Vec<OutputColumn>,
+}
+
+/// A result column: its name and, when it is a catalog column, where it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputColumn {
+    pub name: String,
+    pub source: Option<(String, String)>,
+    pub kind: ColumnType,
+}
+
+/// Parses, checks against `catalog` and translates one ADQL query.
+pub fn translate(text: &str, catalog: &dyn Catalog) -> Result<Translation, AdqlError> {
+    let statement = dialect::parse(text)?;
+    let query = check::check(&statement, Some(catalog))?;
+    Ok(translate::to_postgres(&query))
+}
+
+/// Parses and checks the grammar alone: any table or column name is accepted.
+pub fn check_syntax(text: &str) -> Result<(), AdqlError> {
+    let statement = dialect::parse(text)?;
+    check::check(&statement, None).map(|_| ())
+}

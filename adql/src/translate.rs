@@ -1,0 +1,824 @@
+//! PostgreSQL + pg_sphere SQL, printed from the checked AST alone: identifiers always quoted,
+//! strings escaped, numbers as the tokenizer read them (digits only). Geometry becomes
+//! pg_sphere values in radians; `CONTAINS(...) = 1` and `DISTANCE(...) < r` become `<@`
+//! containment on the indexed point expression, so the GiST index serves them.
+
+use std::fmt::Write;
+
+use crate::ast::*;
+use crate::functions::Function;
+use crate::{OutputColumn, Translation};
+
+pub(crate) fn to_postgres(query: &Query) -> Translation {
+    let mut sql = String::new();
+    query_sql(query, &mut sql);
+    let columns = query
+        .columns
+        .iter()
+        .map(|c| OutputColumn {
+            name: c.name.clone(),
+            source: c.source.clone(),
+            kind: c.kind,
+        })
+        .collect();
+    Translation { sql, columns }
+}
+
+fn query_sql(query: &Query, out: &mut String) {
+    if !query.with.is_empty() {
+        out.push_str("WITH ");
+        for (index, table) in query.with.iter().enumerate() {
+            if index > 0 {
+                out.push_str(", ");
+            }
+            identifier(&table.name, out);
+            out.push_str(" AS (");
+            query_sql(&table.query, out);
+            out.push(')');
+        }
+        out.push(' ');
+    }
+    body(&query.body, out);
+    if !query.order_by.is_empty() {
+        out.push_str(" ORDER BY ");
+        for (index, item) in query.order_by.iter().enumerate() {
+            if index > 0 {
+                out.push_str(", ");
+            }
+            expr(&item.expr, out);
+            if item.descending {
+                out.push_str(" DESC");
+            }
+        }
+    }
+    // TOP of a single SELECT applies after ORDER BY: it is the query's LIMIT.
+    if let Body::Select(select) = &query.body {
+        if let Some(top) = select.top {
+            let _ = write!(out, " LIMIT {top}");
+        }
+    }
+    if let Some(offset) = query.offset {
+        let _ = write!(out, " OFFSET {offset}");
+    }
+}
+
+fn body(body: &Body, out: &mut String) {
+    match body {
+        Body::Select(select) => select_sql(select, out),
+        Body::SetOperation {
+            operator,
+            all,
+            left,
+            right,
+        } => {
+            out.push('(');
+            self::body(left, out);
+            out.push_str(match operator {
+                SetOperator::Union => ") UNION ",
+                SetOperator::Intersect => ") INTERSECT ",
+                SetOperator::Except => ") EXCEPT ",
+            });
+            if *all {
+                out.push_str("ALL ");
+            }
+            out.push('(');
+            self::body(right, out);
+            out.push(')');
+        }
+    }
+}
+
+fn select_sql(select: &Select, out: &mut String) {
+    out.push_str("SELECT ");
+    if select.distinct {
+        out.push_str("DISTINCT ");
+    }
+    for (index, item) in select.items.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        match item {
+            SelectItem::Columns(columns) => {
+                for (i, column) in columns.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    column_ref(column, out);
+                }
+            }
+            SelectItem::Expr { expr: e, alias } => {
+                output_value(e, out);
+                if let Some(alias) = alias {
+                    out.push_str(" AS ");
+                    identifier(alias, out);
+                }
+            }
+        }
+    }
+    if !select.from.is_empty() {
+        out.push_str(" FROM ");
+        for (index, item) in select.from.iter().enumerate() {
+            if index > 0 {
+                out.push_str(", ");
+            }
+            from_item(item, out);
+        }
+    }
+    if let Some(filter) = &select.filter {
+        out.push_str(" WHERE ");
+        expr(filter, out);
+    }
+    if !select.group_by.is_empty() {
+        out.push_str(" GROUP BY ");
+        list(&select.group_by, out);
+    }
+    if let Some(having) = &select.having {
+        out.push_str(" HAVING ");
+        expr(having, out);
+    }
+}
+
+/// A select-list value; geometries in DALI form (degrees, as double arrays).
+fn output_value(e: &Expr, out: &mut String) {
+    match e {
+        Expr::Call {
+            function: Function::Point | Function::Centroid,
+            ..
+        } => {
+            out.push_str("ARRAY[degrees(long(");
+            geometry(e, out);
+            out.push_str(")), degrees(lat(");
+            geometry(e, out);
+            out.push_str("))]");
+        }
+        Expr::Call {
+            function: Function::Circle,
+            ..
+        } => {
+            out.push_str("ARRAY[degrees(long(center(");
+            geometry(e, out);
+            out.push_str("))), degrees(lat(center(");
+            geometry(e, out);
+            out.push_str("))), degrees(radius(");
+            geometry(e, out);
+            out.push_str("))]");
+        }
+        _ => expr(e, out),
+    }
+}
+
+fn from_item(item: &FromItem, out: &mut String) {
+    match item {
+        FromItem::Table {
+            schema,
+            name,
+            alias,
+        } => {
+            identifier(schema, out);
+            out.push('.');
+            identifier(name, out);
+            if let Some(alias) = alias {
+                out.push_str(" AS ");
+                identifier(alias, out);
+            }
+        }
+        FromItem::CommonTable { name, alias } => {
+            identifier(name, out);
+            if let Some(alias) = alias {
+                out.push_str(" AS ");
+                identifier(alias, out);
+            }
+        }
+        FromItem::Subquery { query, alias } => {
+            out.push('(');
+            query_sql(query, out);
+            out.push_str(") AS ");
+            identifier(alias, out);
+        }
+        FromItem::Join {
+            left,
+            right,
+            kind,
+            natural,
+            constraint,
+        } => {
+            from_item(left, out);
+            if *natural {
+                out.push_str(" NATURAL");
+            }
+            out.push_str(match kind {
+                JoinKind::Inner => " JOIN ",
+                JoinKind::Left => " LEFT JOIN ",
+                JoinKind::Right => " RIGHT JOIN ",
+                JoinKind::Full => " FULL JOIN ",
+                JoinKind::Cross => " CROSS JOIN ",
+            });
+            from_item(right, out);
+            match constraint {
+                JoinConstraint::None => {}
+                JoinConstraint::On(condition) => {
+                    out.push_str(" ON ");
+                    expr(condition, out);
+                }
+                JoinConstraint::Using(columns) => {
+                    out.push_str(" USING (");
+                    for (index, column) in columns.iter().enumerate() {
+                        if index > 0 {
+                            out.push_str(", ");
+                        }
+                        identifier(column, out);
+                    }
+                    out.push(')');
+                }
+            }
+        }
+    }
+}
+
+fn list(exprs: &[Expr], out: &mut String) {
+    for (index, e) in exprs.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        expr(e, out);
+    }
+}
+
+fn expr(e: &Expr, out: &mut String) {
+    match e {
+        Expr::Column(column) => column_ref(column, out),
+        Expr::OutputAlias(name) => identifier(name, out),
+        Expr::Number(number) => out.push_str(number),
+        Expr::String(text) => string(text, out),
+        Expr::Null => out.push_str("NULL"),
+        Expr::Negate(inner) => {
+            out.push_str("(-");
+            expr(inner, out);
+            out.push(')');
+        }
+        Expr::Not(inner) => {
+            out.push_str("(NOT ");
+            expr(inner, out);
+            out.push(')');
+        }
+        Expr::Nested(inner) => {
+            out.push('(');
+            expr(inner, out);
+            out.push(')');
+        }
+        Expr::Binary {
+            operator,
+            left,
+            right,
+        } => binary(*operator, left, right, out),
+        Expr::IsNull {
+            expr: inner,
+            negated,
+        } => {
+            out.push('(');
+            expr(inner, out);
+            out.push_str(if *negated {
+                " IS NOT NULL)"
+            } else {
+                " IS NULL)"
+            });
+        }
+        Expr::Between {
+            expr: inner,
+            negated,
+            low,
+            high,
+        } => {
+            out.push('(');
+            expr(inner, out);
+            out.push_str(if *negated {
+                " NOT BETWEEN "
+            } else {
+                " BETWEEN "
+            });
+            expr(low, out);
+            out.push_str(" AND ");
+            expr(high, out);
+            out.push(')');
+        }
+        Expr::InList {
+            expr: inner,
+            negated,
+            list: items,
+        } => {
+            out.push('(');
+            expr(inner, out);
+            out.push_str(if *negated { " NOT IN (" } else { " IN (" });
+            list(items, out);
+            out.push_str("))");
+        }
+        Expr::InQuery {
+            expr: inner,
+            negated,
+            query,
+        } => {
+            out.push('(');
+            expr(inner, out);
+            out.push_str(if *negated { " NOT IN (" } else { " IN (" });
+            query_sql(query, out);
+            out.push_str("))");
+        }
+        Expr::Exists { negated, query } => {
+            out.push_str(if *negated {
+                "(NOT EXISTS ("
+            } else {
+                "(EXISTS ("
+            });
+            query_sql(query, out);
+            out.push_str("))");
+        }
+        Expr::Subquery(query) => {
+            out.push('(');
+            query_sql(query, out);
+            out.push(')');
+        }
+        Expr::Like {
+            expr: inner,
+            negated,
+            pattern,
+            case_insensitive,
+        } => {
+            out.push('(');
+            expr(inner, out);
+            out.push_str(match (negated, case_insensitive) {
+                (false, false) => " LIKE ",
+                (true, false) => " NOT LIKE ",
+                (false, true) => " ILIKE ",
+                (true, true) => " NOT ILIKE ",
+            });
+            expr(pattern, out);
+            out.push(')');
+        }
+        Expr::CountAll => out.push_str("count(*)"),
+        Expr::Cast {
+            expr: inner,
+            target,
+        } => {
+            out.push_str("CAST(");
+            expr(inner, out);
+            out.push_str(" AS ");
+            match target {
+                CastTarget::SmallInt => out.push_str("smallint"),
+                CastTarget::Integer => out.push_str("integer"),
+                CastTarget::BigInt => out.push_str("bigint"),
+                CastTarget::Real => out.push_str("real"),
+                CastTarget::DoublePrecision => out.push_str("double precision"),
+                CastTarget::Char(n) => push_sized(out, "char", *n),
+                CastTarget::VarChar(n) => push_sized(out, "varchar", *n),
+                CastTarget::Timestamp => out.push_str("timestamp"),
+            }
+            out.push(')');
+        }
+        Expr::Call {
+            function,
+            arguments,
+            distinct,
+        } => call(*function, arguments, *distinct, out),
+    }
+}
+
+fn push_sized(out: &mut String, name: &str, length: Option<u64>) {
+    out.push_str(name);
+    if let Some(n) = length {
+        let _ = write!(out, "({n})");
+    }
+}
+
+fn binary(operator: BinaryOperator, left: &Expr, right: &Expr, out: &mut String) {
+    // CONTAINS/INTERSECTS compared with 1 or 0 are predicates on the index.
+    if let Some(predicate) = geometry_predicate(operator, left, right) {
+        out.push_str(&predicate);
+        return;
+    }
+    if let Some(cone) = distance_within(operator, left, right) {
+        out.push_str(&cone);
+        return;
+    }
+    let symbol = match operator {
+        BinaryOperator::Plus => "+",
+        BinaryOperator::Minus => "-",
+        BinaryOperator::Multiply => "*",
+        BinaryOperator::Divide => "/",
+        BinaryOperator::Concat => "||",
+        BinaryOperator::Equal => "=",
+        BinaryOperator::NotEqual => "<>",
+        BinaryOperator::Less => "<",
+        BinaryOperator::LessOrEqual => "<=",
+        BinaryOperator::Greater => ">",
+        BinaryOperator::GreaterOrEqual => ">=",
+        BinaryOperator::And => "AND",
+        BinaryOperator::Or => "OR",
+    };
+    out.push('(');
+    expr(left, out);
+    let _ = write!(out, " {symbol} ");
+    expr(right, out);
+    out.push(')');
+}
+
+/// `CONTAINS(a, b) = 1` (either order; `= 0` negates) as `(a <@ b)`; INTERSECTS as `&&`.
+fn geometry_predicate(operator: BinaryOperator, left: &Expr, right: &Expr) -> Option<String> {
+    if operator != BinaryOperator::Equal && operator != BinaryOperator::NotEqual {
+        return None;
+    }
+    let (call, value) = match (left, right) {
+        (
+            Expr::Call {
+                function: Function::Contains | Function::Intersects,
+                ..
+            },
+            Expr::Number(n),
+        ) => (left, n),
+        (
+            Expr::Number(n),
+            Expr::Call {
+                function: Function::Contains | Function::Intersects,
+                ..
+            },
+        ) => (right, n),
+        _ => return None,
+    };
+    let truth = match value.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => return None,
+    };
+    let holds = truth == (operator == BinaryOperator::Equal);
+    let mut predicate = String::new();
+    relation(call, &mut predicate);
+    Some(if holds {
+        predicate
+    } else {
+        format!("(NOT {predicate})")
+    })
+}
+
+/// The pg_sphere relation behind CONTAINS or INTERSECTS.
+fn relation(call: &Expr, out: &mut String) {
+    let Expr::Call {
+        function,
+        arguments,
+        ..
+    } = call
+    else {
+        unreachable!("a geometry call")
+    };
+    let (first, second) = (&arguments[0], &arguments[1]);
+    let is_point = |e: &Expr| {
+        matches!(
+            e,
+            Expr::Call {
+                function: Function::Point,
+                ..
+            }
+        )
+    };
+    out.push('(');
+    match function {
+        Function::Contains => {
+            geometry(first, out);
+            out.push_str(" <@ ");
+            geometry(second, out);
+        }
+        // A point intersects what contains it; other shapes overlap.
+        Function::Intersects if is_point(first) || is_point(second) => {
+            let (point, area) = if is_point(first) {
+                (first, second)
+            } else {
+                (second, first)
+            };
+            geometry(point, out);
+            out.push_str(" <@ ");
+            geometry(area, out);
+        }
+        _ => {
+            geometry(first, out);
+            out.push_str(" && ");
+            geometry(second, out);
+        }
+    }
+    out.push(')');
+}
+
+/// `DISTANCE(p, q) < r` (or `<=`, or mirrored) as containment of the column's point in a
+/// circle around the other, which the index serves, plus the exact test for `<`.
+fn distance_within(operator: BinaryOperator, left: &Expr, right: &Expr) -> Option<String> {
+    let (distance, radius, strict) = match (operator, left, right) {
+        (
+            BinaryOperator::Less,
+            d @ Expr::Call {
+                function: Function::Distance,
+                ..
+            },
+            r,
+        ) => (d, r, true),
+        (
+            BinaryOperator::LessOrEqual,
+            d @ Expr::Call {
+                function: Function::Distance,
+                ..
+            },
+            r,
+        ) => (d, r, false),
+        (
+            BinaryOperator::Greater,
+            r,
+            d @ Expr::Call {
+                function: Function::Distance,
+                ..
+            },
+        ) => (d, r, true),
+        (
+            BinaryOperator::GreaterOrEqual,
+            r,
+            d @ Expr::Call {
+                function: Function::Distance,
+                ..
+            },
+        ) => (d, r, false),
+        _ => return None,
+    };
+    let Expr::Call { arguments, .. } = distance else {
+        return None;
+    };
+    let (p, q) = distance_points(arguments);
+    // The point that depends on columns goes on the left of <@, where the index is.
+    let (indexed, centre) = if references_columns(&q) && !references_columns(&p) {
+        (q, p)
+    } else {
+        (p, q)
+    };
+    let mut out = String::from("(");
+    out.push_str(&indexed);
+    out.push_str(" <@ scircle(");
+    out.push_str(&centre);
+    out.push_str(", radians(");
+    expr(radius, &mut out);
+    out.push_str("))");
+    if strict {
+        let _ = write!(out, " AND degrees(dist({indexed}, {centre})) < ");
+        expr(radius, &mut out);
+    }
+    out.push(')');
+    Some(out)
+}
+
+/// DISTANCE's two points as pg_sphere text, from two POINTs or four coordinates.
+fn distance_points(arguments: &[Expr]) -> (String, String) {
+    let mut p = String::new();
+    let mut q = String::new();
+    if arguments.len() == 4 {
+        spoint(&arguments[0], &arguments[1], &mut p);
+        spoint(&arguments[2], &arguments[3], &mut q);
+    } else {
+        geometry(&arguments[0], &mut p);
+        geometry(&arguments[1], &mut q);
+    }
+    (p, q)
+}
+
+fn references_columns(text: &str) -> bool {
+    // Columns are always printed as quoted identifiers; constants never contain a quote.
+    text.contains('"')
+}
+
+fn spoint(x: &Expr, y: &Expr, out: &mut String) {
+    out.push_str("spoint(radians(");
+    expr(x, out);
+    out.push_str("), radians(");
+    expr(y, out);
+    out.push_str("))");
+}
+
+/// A geometry as a pg_sphere value.
+fn geometry(e: &Expr, out: &mut String) {
+    match e {
+        Expr::Call {
+            function: Function::Point,
+            arguments,
+            ..
+        } => {
+            let coordinates = &arguments[arguments.len() - 2..];
+            spoint(&coordinates[0], &coordinates[1], out);
+        }
+        Expr::Call {
+            function: Function::Circle,
+            arguments,
+            ..
+        } => {
+            out.push_str("scircle(");
+            match arguments.len() {
+                2 => geometry(&arguments[0], out),
+                n => spoint(&arguments[n - 3], &arguments[n - 2], out),
+            }
+            out.push_str(", radians(");
+            expr(&arguments[arguments.len() - 1], out);
+            out.push_str("))");
+        }
+        Expr::Call {
+            function: Function::Polygon,
+            arguments,
+            ..
+        } => {
+            let coordinates = if matches!(arguments[0], Expr::String(_)) {
+                &arguments[1..]
+            } else {
+                &arguments[..]
+            };
+            out.push_str("(SELECT spoly(v.p ORDER BY v.n) FROM (VALUES ");
+            let points: Vec<String> = if coordinates.iter().all(|a| {
+                matches!(
+                    a,
+                    Expr::Call {
+                        function: Function::Point,
+                        ..
+                    }
+                )
+            }) {
+                coordinates
+                    .iter()
+                    .map(|p| {
+                        let mut s = String::new();
+                        geometry(p, &mut s);
+                        s
+                    })
+                    .collect()
+            } else {
+                coordinates
+                    .chunks(2)
+                    .map(|pair| {
+                        let mut s = String::new();
+                        spoint(&pair[0], &pair[1], &mut s);
+                        s
+                    })
+                    .collect()
+            };
+            for (index, point) in points.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "({}, {point})", index + 1);
+            }
+            out.push_str(") AS v (n, p))");
+        }
+        Expr::Call {
+            function: Function::Centroid,
+            arguments,
+            ..
+        } => {
+            out.push_str("center(");
+            geometry(&arguments[0], out);
+            out.push(')');
+        }
+        Expr::Nested(inner) => geometry(inner, out),
+        other => expr(other, out),
+    }
+}
+
+fn call(function: Function, arguments: &[Expr], distinct: bool, out: &mut String) {
+    let simple = |name: &str, out: &mut String| {
+        out.push_str(name);
+        out.push('(');
+        if distinct {
+            out.push_str("DISTINCT ");
+        }
+        list(arguments, out);
+        out.push(')');
+    };
+    match function {
+        Function::Abs => simple("abs", out),
+        Function::Ceiling => simple("ceiling", out),
+        Function::Degrees => simple("degrees", out),
+        Function::Exp => simple("exp", out),
+        Function::Floor => simple("floor", out),
+        Function::Log => simple("ln", out),
+        Function::Log10 => simple("log", out),
+        Function::Pi => out.push_str("pi()"),
+        Function::Power => simple("power", out),
+        Function::Radians => simple("radians", out),
+        Function::Sqrt => simple("sqrt", out),
+        Function::Rand => out.push_str("random()"),
+        Function::Acos => simple("acos", out),
+        Function::Asin => simple("asin", out),
+        Function::Atan => simple("atan", out),
+        Function::Atan2 => simple("atan2", out),
+        Function::Cos => simple("cos", out),
+        Function::Cot => simple("cot", out),
+        Function::Sin => simple("sin", out),
+        Function::Tan => simple("tan", out),
+        Function::Lower => simple("lower", out),
+        Function::Upper => simple("upper", out),
+        Function::Coalesce => simple("coalesce", out),
+        Function::Avg => simple("avg", out),
+        Function::Count => simple("count", out),
+        Function::Max => simple("max", out),
+        Function::Min => simple("min", out),
+        Function::Sum => simple("sum", out),
+        // PostgreSQL rounds, truncates and takes remainders of numeric, not double precision.
+        Function::Mod | Function::Round | Function::Truncate if arguments.len() == 2 => {
+            let name = match function {
+                Function::Mod => "mod",
+                Function::Round => "round",
+                _ => "trunc",
+            };
+            out.push_str("CAST(");
+            out.push_str(name);
+            out.push_str("(CAST(");
+            expr(&arguments[0], out);
+            out.push_str(" AS numeric), ");
+            if function == Function::Mod {
+                out.push_str("CAST(");
+                expr(&arguments[1], out);
+                out.push_str(" AS numeric)");
+            } else {
+                out.push_str("CAST(");
+                expr(&arguments[1], out);
+                out.push_str(" AS integer)");
+            }
+            out.push_str(") AS double precision)");
+        }
+        Function::Round => simple("round", out),
+        Function::Truncate | Function::Mod => simple("trunc", out),
+        Function::Contains | Function::Intersects => {
+            out.push_str("(CASE WHEN ");
+            relation(
+                &Expr::Call {
+                    function,
+                    arguments: arguments.to_vec(),
+                    distinct,
+                },
+                out,
+            );
+            out.push_str(" THEN 1 ELSE 0 END)");
+        }
+        Function::Distance => {
+            let (p, q) = distance_points(arguments);
+            let _ = write!(out, "degrees(dist({p}, {q}))");
+        }
+        Function::Coord1 => {
+            out.push_str("degrees(long(");
+            geometry(&arguments[0], out);
+            out.push_str("))");
+        }
+        Function::Coord2 => {
+            out.push_str("degrees(lat(");
+            geometry(&arguments[0], out);
+            out.push_str("))");
+        }
+        Function::Coordsys => out.push_str("'ICRS'"),
+        Function::Area => {
+            out.push_str("(area(");
+            geometry(&arguments[0], out);
+            out.push_str(") * (180.0 / pi()) ^ 2)");
+        }
+        Function::Point | Function::Circle | Function::Polygon | Function::Centroid => geometry(
+            &Expr::Call {
+                function,
+                arguments: arguments.to_vec(),
+                distinct,
+            },
+            out,
+        ),
+    }
+}
+
+fn column_ref(column: &ColumnRef, out: &mut String) {
+    match &column.qualifier {
+        Some(Qualifier::Table { schema, table }) => {
+            if !schema.is_empty() {
+                identifier(schema, out);
+                out.push('.');
+            }
+            identifier(table, out);
+            out.push('.');
+        }
+        Some(Qualifier::Name(name)) => {
+            identifier(name, out);
+            out.push('.');
+        }
+        None => {}
+    }
+    if column.name == "*" {
+        out.push('*');
+    } else {
+        identifier(&column.name, out);
+    }
+}
+
+/// Always quoted, so case and reserved words never matter to PostgreSQL.
+fn identifier(name: &str, out: &mut String) {
+    out.push('"');
+    out.push_str(&name.replace('"', "\"\""));
+    out.push('"');
+}
+
+fn string(text: &str, out: &mut String) {
+    out.push('\'');
+    out.push_str(&text.replace('\'', "''"));
+    out.push('\'');
+}

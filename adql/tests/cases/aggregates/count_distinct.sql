@@ -1,0 +1,1 @@
+SELECT count(DISTINCT "obsportal"."exposures"."target_id") FROM "obsportal"."exposures"

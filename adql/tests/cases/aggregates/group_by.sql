@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."instrument_name", count(*) AS "n", avg("obsportal"."exposures"."exp_seeing"), min("obsportal"."exposures"."exp_mjd_start"), max("obsportal"."exposures"."exp_mjd_end") FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."instrument_name" HAVING (count(*) > 10) ORDER BY "n" DESC

@@ -1,0 +1,1 @@
+SELECT CAST("obsportal"."exposures"."obs_id" AS bigint), CAST("obsportal"."exposures"."exp_seeing" AS real), CAST("obsportal"."exposures"."target_id" AS varchar(10)), CAST("obsportal"."exposures"."exp_mjd_start" AS double precision) FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT coalesce("obsportal"."exposures"."exp_seeing", (-1)) AS "seeing" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT abs("obsportal"."exposures"."target_dec"), ceiling("obsportal"."exposures"."exp_seeing"), floor("obsportal"."exposures"."exp_seeing"), sqrt("obsportal"."exposures"."exp_tau0"), exp(1), ln(2), log(100), power(2, 10), pi() FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id", (CASE WHEN (spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")) <@ scircle(spoint(radians(0), radians(0)), radians(10))) THEN 1 ELSE 0 END) AS "inside" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT degrees(long(spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")))), degrees(lat(spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")))), 'ICRS', (area(scircle(spoint(radians(0), radians(0)), radians(1))) * (180.0 / pi()) ^ 2) FROM "obsportal"."exposures"

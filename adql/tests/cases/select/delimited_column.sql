@@ -1,0 +1,1 @@
+SELECT "TAP_UPLOAD"."targets"."Mixed Case" FROM "TAP_UPLOAD"."targets"

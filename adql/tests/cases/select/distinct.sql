@@ -1,0 +1,1 @@
+SELECT DISTINCT "obsportal"."exposures"."instrument_name" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+(SELECT "obsportal"."exposures"."target_name" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."instrument_name" = 'GRAVITY')) UNION (SELECT "obsportal"."exposures"."target_name" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."instrument_name" = 'MATISSE'))

@@ -1,0 +1,1 @@
+((SELECT "obsportal"."exposures"."target_id" FROM "obsportal"."exposures") UNION ALL (SELECT "obsportal"."exposures"."target_id" FROM "obsportal"."exposures")) EXCEPT (SELECT "obsportal"."exposures"."target_id" FROM "obsportal"."exposures")

@@ -1,0 +1,1 @@
+SELECT DISTINCT "e"."target_name" FROM "obsportal"."exposures" AS "e" WHERE (EXISTS (SELECT 1 FROM "obsportal"."exposures" AS "f" WHERE (("f"."target_id" = "e"."target_id") AND ("f"."instrument_name" = 'MATISSE'))))

@@ -1,0 +1,1 @@
+SELECT "n"."instrument_name", "n"."total" FROM (SELECT "obsportal"."exposures"."instrument_name", count(*) AS "total" FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."instrument_name") AS "n" WHERE ("n"."total" > 100)
