@@ -31,7 +31,7 @@ pub struct TableInfo {
 pub trait Catalog {
     /// The table `schema.name` (or `name` in any schema when `schema` is None), matched as
     /// ADQL says: regular identifiers without regard to case, delimited ones exactly.
-    fn table(&self, schema: Option<&str>, name: &str, exact: bool) -> Option<TableInfo>;
+    fn table(&self, schema: Option<&str>, name: &str, exact: bool) -> Option<&TableInfo>;
 
     /// Every table name, for "did you mean" hints.
     fn table_names(&self) -> Vec<String>;
@@ -39,7 +39,7 @@ pub trait Catalog {
 
 /// A catalog held in memory, for tests and for callers that build one.
 impl Catalog for Vec<TableInfo> {
-    fn table(&self, schema: Option<&str>, name: &str, exact: bool) -> Option<TableInfo> {
+    fn table(&self, schema: Option<&str>, name: &str, exact: bool) -> Option<&TableInfo> {
         let same = |a: &str, b: &str| {
             if exact {
                 a == b
@@ -47,11 +47,9 @@ impl Catalog for Vec<TableInfo> {
                 a.eq_ignore_ascii_case(b)
             }
         };
-        self.iter()
-            .find(|t| {
-                same(&t.name, name) && schema.is_none_or(|s| t.schema.eq_ignore_ascii_case(s))
-            })
-            .cloned()
+        self.iter().find(|t| {
+            same(&t.name, name) && schema.is_none_or(|s| t.schema.eq_ignore_ascii_case(s))
+        })
     }
 
     fn table_names(&self) -> Vec<String> {

@@ -540,7 +540,11 @@ impl Checker<'_> {
                             }
                             return Err(error);
                         };
-                        (found.schema, found.name, Some(found.columns))
+                        (
+                            found.schema.clone(),
+                            found.name.clone(),
+                            Some(found.columns.clone()),
+                        )
                     }
                 };
                 let qualifier = match &alias {

@@ -812,13 +812,21 @@ fn column_ref(column: &ColumnRef, out: &mut String) {
 
 /// Always quoted, so case and reserved words never matter to PostgreSQL.
 fn identifier(name: &str, out: &mut String) {
-    out.push('"');
-    out.push_str(&name.replace('"', "\"\""));
-    out.push('"');
+    quoted(name, '"', out);
 }
 
 fn string(text: &str, out: &mut String) {
-    out.push('\'');
-    out.push_str(&text.replace('\'', "''"));
-    out.push('\'');
+    quoted(text, '\'', out);
+}
+
+/// `text` between `quote`s, a quote inside doubled (SQL's only escape).
+fn quoted(text: &str, quote: char, out: &mut String) {
+    out.push(quote);
+    for piece in text.split_inclusive(quote) {
+        out.push_str(piece);
+        if piece.ends_with(quote) {
+            out.push(quote);
+        }
+    }
+    out.push(quote);
 }
