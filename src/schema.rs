@@ -115,6 +115,7 @@ pub fn adql_catalog() -> Vec<adql::TableInfo> {
                         ("boolean", _) => adql::ColumnType::Boolean,
                         _ => adql::ColumnType::Unknown,
                     },
+                    unit: column.unit.clone(),
                 })
                 .collect(),
         })

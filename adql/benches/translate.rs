@@ -16,6 +16,7 @@ fn catalog() -> Vec<TableInfo> {
             .map(|n| ColumnInfo {
                 name: n.to_string(),
                 kind: ColumnType::Unknown,
+                unit: None,
             })
             .collect(),
     };

@@ -89,6 +89,8 @@ pub(crate) enum FromItem {
         query: Box<Query>,
         alias: String,
     },
+    /// A parenthesised join.
+    Nested(Box<FromItem>),
     Join {
         left: Box<FromItem>,
         right: Box<FromItem>,
@@ -125,6 +127,9 @@ pub(crate) struct Output {
     pub name: String,
     pub source: Option<(String, String)>,
     pub kind: ColumnType,
+    pub unit: Option<String>,
+    /// DALI xtype of geometry values: point, circle, polygon.
+    pub xtype: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,6 +187,12 @@ pub(crate) enum Expr {
     Cast {
         expr: Box<Expr>,
         target: CastTarget,
+    },
+    /// IN_UNIT: the value times the factor from its unit to `unit`.
+    InUnit {
+        expr: Box<Expr>,
+        factor: f64,
+        unit: String,
     },
     Nested(Box<Expr>),
 }

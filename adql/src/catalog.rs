@@ -19,6 +19,8 @@ pub enum ColumnType {
 pub struct ColumnInfo {
     pub name: String,
     pub kind: ColumnType,
+    /// VOUnit of the values, for IN_UNIT.
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

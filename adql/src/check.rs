@@ -8,12 +8,15 @@ use crate::ast::*;
 use crate::catalog::{Catalog, ColumnInfo, ColumnType};
 use crate::error::{AdqlError, ErrorKind};
 use crate::functions::{self, Function};
+use crate::hints::closest;
+use crate::reserved::is_reserved;
 
 /// Deeper expressions than this are refused (the printer recurses as deep).
 const MAX_DEPTH: usize = 200;
 
 pub(crate) fn check(
     statement: &sql::Statement,
+    text: &str,
     catalog: Option<&dyn Catalog>,
 ) -> Result<Query, AdqlError> {
     let sql::Statement::Query(query) = statement else {
@@ -31,6 +34,7 @@ pub(crate) fn check(
     };
     let mut checker = Checker {
         catalog,
+        text,
         common_tables: Vec::new(),
         depth: 0,
     };
@@ -101,6 +105,8 @@ impl<'p> Scope<'p> {
 
 struct Checker<'c> {
     catalog: Option<&'c dyn Catalog>,
+    /// The query text, where the AST alone does not say what was written.
+    text: &'c str,
     /// Common tables in scope, with their columns.
     common_tables: Vec<(String, Vec<ColumnInfo>)>,
     depth: usize,
@@ -535,7 +541,20 @@ impl Checker<'_> {
                                 format!("there is no table {written}"),
                                 position(name.span()),
                             );
-                            if let Some(closest) = closest(&written, &catalog.table_names()) {
+                            let names = catalog.table_names();
+                            let bare: Vec<String> = names
+                                .iter()
+                                .map(|n| n.rsplit('.').next().unwrap_or(n).to_string())
+                                .collect();
+                            let suggestion = closest(&written, &names).or_else(|| {
+                                closest(&written, &bare).and_then(|b| {
+                                    names
+                                        .iter()
+                                        .find(|n| n.ends_with(&format!(".{b}")))
+                                        .cloned()
+                                })
+                            });
+                            if let Some(closest) = suggestion {
                                 error = error.with_hint(format!("did you mean {closest}?"));
                             }
                             return Err(error);
@@ -595,9 +614,18 @@ impl Checker<'_> {
                     alias,
                 })
             }
+            sql::TableFactor::NestedJoin {
+                table_with_joins,
+                alias: None,
+            } => {
+                // Its join conditions name the tables inside the parentheses (and before).
+                let pending = self.table_with_joins(table_with_joins, scope, outer)?;
+                let item = self.join_conditions(pending, scope)?;
+                Ok(FromItem::Nested(Box::new(item)))
+            }
             sql::TableFactor::NestedJoin { .. } => Err(unsupported(
                 factor.span(),
-                "parenthesised joins are not supported yet",
+                "a parenthesised join cannot be renamed",
             )),
             _ => Err(unsupported(
                 factor.span(),
@@ -643,7 +671,6 @@ impl Checker<'_> {
             }
             sql::SelectItem::UnnamedExpr(expr) => {
                 let checked = self.expr(expr, scope)?;
-                refuse_polygon_output(&checked, expr.span())?;
                 columns.push(describe(&checked, None, scope));
                 items.push(SelectItem::Expr {
                     expr: checked,
@@ -652,8 +679,15 @@ impl Checker<'_> {
                 Ok(())
             }
             sql::SelectItem::ExprWithAlias { expr, alias } => {
+                if alias.quote_style.is_none() && is_reserved(&alias.value) {
+                    return Err(AdqlError::new(
+                        ErrorKind::Syntax,
+                        format!("{} is a reserved word", alias.value),
+                        position(alias.span),
+                    )
+                    .with_hint(format!("write AS \"{}\"", alias.value)));
+                }
                 let checked = self.expr(expr, scope)?;
-                refuse_polygon_output(&checked, expr.span())?;
                 columns.push(describe(&checked, Some(&alias.value), scope));
                 items.push(SelectItem::Expr {
                     expr: checked,
@@ -858,14 +892,15 @@ impl Checker<'_> {
                 pattern: boxed(self, pattern)?,
                 case_insensitive: true,
             },
-            sql::Expr::Ceil {
-                expr: inner,
-                field: sql::CeilFloorKind::DateTimeField(sql::DateTimeField::NoDateTime),
-            } => Expr::Call {
-                function: Function::Ceiling,
-                arguments: vec![self.expr(inner, scope)?],
-                distinct: false,
-            },
+            sql::Expr::Ceil { .. } => {
+                // CEILING arrives as an ordinary function call; this is CEIL, which ADQL lacks.
+                return Err(AdqlError::new(
+                    ErrorKind::UnknownFunction,
+                    "CEIL is not an ADQL function",
+                    self.keyword_before(expr.span(), "CEIL"),
+                )
+                .with_hint("ADQL writes CEILING"));
+            }
             sql::Expr::Floor {
                 expr: inner,
                 field: sql::CeilFloorKind::DateTimeField(sql::DateTimeField::NoDateTime),
@@ -884,6 +919,20 @@ impl Checker<'_> {
                 target: cast_target(data_type, expr.span())?,
             },
             sql::Expr::Function(function) => self.call(function, scope)?,
+            sql::Expr::Floor { .. } => {
+                return Err(AdqlError::new(
+                    ErrorKind::BadArguments,
+                    "FLOOR takes 1 argument",
+                    position(expr.span()),
+                ))
+            }
+            sql::Expr::Cast {
+                kind: sql::CastKind::DoubleColon,
+                ..
+            } => {
+                return Err(unsupported(expr.span(), "'::' is not ADQL")
+                    .with_hint("write CAST(value AS type)"))
+            }
             sql::Expr::Substring { .. }
             | sql::Expr::Position { .. }
             | sql::Expr::Trim { .. }
@@ -913,6 +962,12 @@ impl Checker<'_> {
                 span,
                 "FILTER, OVER and WITHIN GROUP are not ADQL",
             ));
+        }
+        if name.eq_ignore_ascii_case("IN_UNIT") {
+            return self.in_unit(function, scope);
+        }
+        if name.eq_ignore_ascii_case("BOX") {
+            return self.box_as_polygon(function, scope);
         }
         let Some((known, least, most)) = functions::lookup(&name) else {
             let mut error = AdqlError::new(
@@ -998,6 +1053,145 @@ impl Checker<'_> {
         })
     }
 
+    /// Where `keyword` was written last before `span` on its line (sqlparser's spans of some
+    /// expressions start at their argument).
+    fn keyword_before(&self, span: sqlparser::tokenizer::Span, keyword: &str) -> (u64, u64) {
+        let line = self
+            .text
+            .lines()
+            .nth(span.start.line.saturating_sub(1) as usize)
+            .unwrap_or("");
+        let before: String = line
+            .chars()
+            .take(span.start.column.saturating_sub(1) as usize)
+            .collect();
+        match before.to_ascii_uppercase().rfind(keyword) {
+            Some(byte) => (span.start.line, before[..byte].chars().count() as u64 + 1),
+            None => position(span),
+        }
+    }
+
+    /// The plain arguments of a call, checked.
+    fn arguments(
+        &mut self,
+        function: &sql::Function,
+        scope: &Scope<'_>,
+    ) -> Result<Vec<Expr>, AdqlError> {
+        let span = function.name.span();
+        let sql::FunctionArguments::List(list) = &function.args else {
+            return Err(unsupported(
+                span,
+                format!("{} needs parentheses", function.name),
+            ));
+        };
+        let mut arguments = Vec::new();
+        for argument in &list.args {
+            match argument {
+                sql::FunctionArg::Unnamed(sql::FunctionArgExpr::Expr(e)) => {
+                    arguments.push(self.expr(e, scope)?)
+                }
+                _ => {
+                    return Err(unsupported(
+                        span,
+                        format!("{} takes values as arguments", function.name),
+                    ))
+                }
+            }
+        }
+        Ok(arguments)
+    }
+
+    /// IN_UNIT(value, 'unit'): the value, whose unit is known, converted.
+    fn in_unit(&mut self, function: &sql::Function, scope: &Scope<'_>) -> Result<Expr, AdqlError> {
+        let span = function.name.span();
+        let mut arguments = self.arguments(function, scope)?;
+        let (Some(Expr::String(target)), 2) = (arguments.get(1).cloned(), arguments.len()) else {
+            return Err(AdqlError::new(
+                ErrorKind::BadArguments,
+                "IN_UNIT takes a value and a unit string, e.g. IN_UNIT(col, 'arcsec')",
+                position(span),
+            ));
+        };
+        let value = arguments.swap_remove(0);
+        let Some(from) = self.unit_of(&value, scope) else {
+            return Err(AdqlError::new(
+                ErrorKind::BadArguments,
+                "IN_UNIT needs a value whose unit is known: a column with a unit",
+                position(span),
+            ));
+        };
+        let factor = crate::units::factor(&from, &target)
+            .map_err(|message| AdqlError::new(ErrorKind::BadArguments, message, position(span)))?;
+        Ok(Expr::InUnit {
+            expr: Box::new(value),
+            factor,
+            unit: target,
+        })
+    }
+
+    fn unit_of(&self, expr: &Expr, scope: &Scope<'_>) -> Option<String> {
+        match expr {
+            Expr::Column(column) => column_info(column, scope).and_then(|c| c.unit.clone()),
+            Expr::InUnit { unit, .. } => Some(unit.clone()),
+            Expr::Nested(inner) | Expr::Negate(inner) => self.unit_of(inner, scope),
+            _ => None,
+        }
+    }
+
+    /// BOX (deprecated in ADQL 2.1) as the polygon of its corners: centre plus or minus half
+    /// the width in longitude and half the height in latitude.
+    fn box_as_polygon(
+        &mut self,
+        function: &sql::Function,
+        scope: &Scope<'_>,
+    ) -> Result<Expr, AdqlError> {
+        let span = function.name.span();
+        let mut arguments = self.arguments(function, scope)?;
+        if arguments.len() == 5 {
+            check_geometry_arguments(Function::Point, &arguments[..3], span)?;
+            arguments.remove(0);
+        }
+        let [ra, dec, width, height] = <[Expr; 4]>::try_from(arguments).map_err(|_| {
+            AdqlError::new(
+                ErrorKind::BadArguments,
+                "BOX takes ('ICRS',) ra, dec, width, height",
+                position(span),
+            )
+        })?;
+        let half = |size: &Expr| Expr::Binary {
+            operator: BinaryOperator::Divide,
+            left: Box::new(size.clone()),
+            right: Box::new(Expr::Number("2.0".into())),
+        };
+        let shift = |value: &Expr, size: &Expr, operator| Expr::Binary {
+            operator,
+            left: Box::new(value.clone()),
+            right: Box::new(half(size)),
+        };
+        let (west, east) = (
+            shift(&ra, &width, BinaryOperator::Minus),
+            shift(&ra, &width, BinaryOperator::Plus),
+        );
+        let (south, north) = (
+            shift(&dec, &height, BinaryOperator::Minus),
+            shift(&dec, &height, BinaryOperator::Plus),
+        );
+        Ok(Expr::Call {
+            function: Function::Polygon,
+            arguments: vec![
+                west.clone(),
+                south.clone(),
+                east.clone(),
+                south,
+                east,
+                north.clone(),
+                west,
+                north,
+            ],
+            distinct: false,
+        })
+    }
+
     /// A column reference: `name`, `table.name`, `schema.table.name`.
     fn resolve(&self, parts: &[sql::Ident], scope: &Scope<'_>) -> Result<ColumnRef, AdqlError> {
         let span = parts
@@ -1015,6 +1209,17 @@ impl Checker<'_> {
                 ))
             }
         };
+        if column.quote_style.is_none() && is_reserved(&column.value) {
+            return Err(AdqlError::new(
+                ErrorKind::Syntax,
+                format!("{} is a reserved word", column.value),
+                position(span),
+            )
+            .with_hint(format!(
+                "a column named {} is written \"{}\"",
+                column.value, column.value
+            )));
+        }
         let wanted = Name::of(column);
         let mut level = Some(scope);
         while let Some(current) = level {
@@ -1095,7 +1300,9 @@ impl Checker<'_> {
             ),
             position(span),
         );
-        if is_reserved(&column.value) {
+        if column.quote_style == Some('"') && column.value.contains(' ') {
+            error = error.with_hint(format!("strings use single quotes: '{}'", column.value));
+        } else if is_reserved(&column.value) {
             error = error.with_hint(format!(
                 "{} is a reserved word; a column of that name is written \"{}\"",
                 column.value, column.value
@@ -1193,6 +1400,8 @@ fn expand_star<'a>(
                 name: column.name.clone(),
                 source: entry.source.clone().map(|s| (s, column.name.clone())),
                 kind: column.kind,
+                unit: column.unit.clone(),
+                xtype: None,
             });
         }
     }
@@ -1209,8 +1418,28 @@ fn output_columns(query: &Query) -> Vec<ColumnInfo> {
         .map(|c| ColumnInfo {
             name: c.name.clone(),
             kind: c.kind,
+            unit: c.unit.clone(),
         })
         .collect()
+}
+
+/// The catalog column a reference names, if the scope knows its columns.
+fn column_info<'s>(column: &ColumnRef, scope: &'s Scope<'_>) -> Option<&'s ColumnInfo> {
+    let mut level = Some(scope);
+    while let Some(current) = level {
+        let entry = current
+            .entries
+            .iter()
+            .find(|e| Some(&e.qualifier) == column.qualifier.as_ref());
+        if let Some(found) = entry
+            .and_then(|e| e.columns.as_ref())
+            .and_then(|columns| columns.iter().find(|c| c.name == column.name))
+        {
+            return Some(found);
+        }
+        level = current.parent;
+    }
+    None
 }
 
 /// The output column an expression makes.
@@ -1241,24 +1470,33 @@ fn describe(expr: &Expr, alias: Option<&str>, scope: &Scope<'_>) -> Output {
         Expr::CountAll => ("count".into(), None, ColumnType::Integer),
         _ => ("expr".into(), None, ColumnType::Unknown),
     };
+    let unit = match expr {
+        Expr::Column(column) => column_info(column, scope).and_then(|c| c.unit.clone()),
+        Expr::InUnit { unit, .. } => Some(unit.clone()),
+        _ => None,
+    };
+    let xtype = match expr {
+        Expr::Call {
+            function: Function::Point | Function::Centroid,
+            ..
+        } => Some("point"),
+        Expr::Call {
+            function: Function::Circle,
+            ..
+        } => Some("circle"),
+        Expr::Call {
+            function: Function::Polygon,
+            ..
+        } => Some("polygon"),
+        _ => None,
+    };
     Output {
         name: alias.map_or(default_name, str::to_string),
         source,
         kind,
+        unit,
+        xtype,
     }
-}
-
-/// Polygons have no DALI rendering here yet; say so rather than return something odd.
-fn refuse_polygon_output(expr: &Expr, span: sqlparser::tokenizer::Span) -> Result<(), AdqlError> {
-    if let Expr::Call {
-        function: Function::Polygon,
-        ..
-    } = expr
-    {
-        return Err(unsupported(span, "a POLYGON value cannot be selected yet")
-            .with_hint("use it in CONTAINS or INTERSECTS"));
-    }
-    Ok(())
 }
 
 fn is_geometry(expr: &Expr) -> bool {
@@ -1381,90 +1619,4 @@ fn cast_target(
                 .with_hint("ADQL casts to SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR, VARCHAR, TIMESTAMP"))
         }
     })
-}
-
-/// ADQL 2.1 reserved words most likely to be column names (the full lists are in the standard).
-fn is_reserved(name: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "ABS",
-        "ALL",
-        "AND",
-        "ANY",
-        "AS",
-        "ASC",
-        "AVG",
-        "BETWEEN",
-        "BY",
-        "CAST",
-        "COUNT",
-        "DATE",
-        "DESC",
-        "DISTINCT",
-        "DISTANCE",
-        "END",
-        "EXISTS",
-        "FROM",
-        "GROUP",
-        "HAVING",
-        "IN",
-        "JOIN",
-        "KEY",
-        "LEVEL",
-        "LIKE",
-        "MAX",
-        "MIN",
-        "NOT",
-        "NULL",
-        "ON",
-        "OR",
-        "ORDER",
-        "POINT",
-        "REGION",
-        "SELECT",
-        "SIZE",
-        "SUM",
-        "TIME",
-        "TIMESTAMP",
-        "TOP",
-        "TYPE",
-        "USER",
-        "VALUE",
-        "WHERE",
-        "ZONE",
-    ];
-    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
-}
-
-/// The known name closest to what was written, if close enough to be a typo.
-fn closest(written: &str, known: &[String]) -> Option<String> {
-    let written = written.to_ascii_lowercase();
-    if let Some(prefixed) = known
-        .iter()
-        .find(|k| k.to_ascii_lowercase().ends_with(&format!("_{written}")))
-    {
-        return Some(prefixed.clone());
-    }
-    known
-        .iter()
-        .map(|k| (edit_distance(&written, &k.to_ascii_lowercase()), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k.clone())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            current.push(
-                (previous[j] + usize::from(ca != *cb))
-                    .min(previous[j + 1] + 1)
-                    .min(current[j] + 1),
-            );
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }

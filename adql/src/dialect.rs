@@ -36,10 +36,47 @@ pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
     let tokens = Tokenizer::new(&dialect, text)
         .tokenize_with_location()
         .map_err(|error| positioned(ErrorKind::Syntax, &error.to_string()))?;
+    let first = tokens
+        .iter()
+        .find(|t| !matches!(t.token, Token::Whitespace(_)));
+    if let Some(first) = first {
+        let starts_a_query = match &first.token {
+            Token::Word(word) => ["SELECT", "WITH"]
+                .iter()
+                .any(|k| word.value.eq_ignore_ascii_case(k)),
+            Token::LParen => true,
+            _ => false,
+        };
+        if !starts_a_query {
+            let written = first.token.to_string();
+            let hint = if crate::hints::edit_distance(&written.to_ascii_uppercase(), "SELECT") <= 2
+            {
+                "did you mean SELECT?"
+            } else {
+                "ADQL reads; it never changes data"
+            };
+            return Err(AdqlError::new(
+                ErrorKind::Unsupported,
+                format!("an ADQL query starts with SELECT (or WITH), not {written}"),
+                (first.span.start.line, first.span.start.column),
+            )
+            .with_hint(hint));
+        }
+    }
     let mut nesting = 0usize;
     let mut after_semicolon: Option<(u64, u64)> = None;
+    let mut previous: Option<&sqlparser::tokenizer::TokenWithSpan> = None;
     for token in &tokens {
         let at = (token.span.start.line, token.span.start.column);
+        // "1abc" would read as "1 AS abc": in ADQL a name never starts with a digit.
+        if let (Some(before), Token::Word(_)) = (previous, &token.token) {
+            if matches!(before.token, Token::Number(..)) && before.span.end == token.span.start {
+                let start = (before.span.start.line, before.span.start.column);
+                return Err(AdqlError::new(ErrorKind::Syntax, "a number runs into a name", start)
+                    .with_hint("names start with a letter; put a space or an operator between a number and a name"));
+            }
+        }
+        previous = Some(token);
         match token.token {
             Token::LParen => {
                 nesting += 1;
@@ -81,7 +118,7 @@ pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
         .with_recursion_limit(MAX_NESTING)
         .with_tokens_with_locations(tokens)
         .parse_statements()
-        .map_err(|error| parser_error(&error))?;
+        .map_err(|error| parser_error(&error, text))?;
     match statements.len() {
         0 => Err(
             AdqlError::new(ErrorKind::Syntax, "the query is empty", (1, 1))
@@ -133,7 +170,7 @@ fn text_at(text: &str, line: u64, column: u64) -> &str {
     &line_text[start..]
 }
 
-fn parser_error(error: &ParserError) -> AdqlError {
+fn parser_error(error: &ParserError, text: &str) -> AdqlError {
     match error {
         ParserError::RecursionLimitExceeded => AdqlError::new(
             ErrorKind::Unsupported,
@@ -141,7 +178,17 @@ fn parser_error(error: &ParserError) -> AdqlError {
             (0, 0),
         ),
         ParserError::TokenizerError(message) | ParserError::ParserError(message) => {
-            positioned(ErrorKind::Syntax, message)
+            let mut error = positioned(ErrorKind::Syntax, message);
+            if error.line == 0 {
+                // sqlparser gives no position at the end of the text: that is where it is.
+                let lines = text.trim_end().lines().count().max(1);
+                let last = text.trim_end().lines().last().unwrap_or("");
+                (error.line, error.column) = (lines as u64, last.chars().count() as u64 + 1);
+                error.message = error
+                    .message
+                    .replace("found: EOF", "found the end of the query");
+            }
+            error
         }
     }
 }

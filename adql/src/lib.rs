@@ -13,7 +13,10 @@ mod check;
 mod dialect;
 mod error;
 mod functions;
+mod hints;
+mod reserved;
 mod translate;
+mod units;
 
 pub use catalog::{Catalog, ColumnInfo, ColumnType, TableInfo};
 pub use error::{AdqlError, ErrorKind};
@@ -33,17 +36,21 @@ pub struct OutputColumn {
     pub name: String,
     pub source: Option<(String, String)>,
     pub kind: ColumnType,
+    /// VOUnit of the values, when known (a column's, or the one IN_UNIT converted to).
+    pub unit: Option<String>,
+    /// DALI xtype of geometry values (`point`, `circle`, `polygon`), written as double arrays.
+    pub xtype: Option<&'static str>,
 }
 
 /// Parses, checks against `catalog` and translates one ADQL query.
 pub fn translate(text: &str, catalog: &dyn Catalog) -> Result<Translation, AdqlError> {
     let statement = dialect::parse(text)?;
-    let query = check::check(&statement, Some(catalog))?;
+    let query = check::check(&statement, text, Some(catalog))?;
     Ok(translate::to_postgres(&query))
 }
 
 /// Parses and checks the grammar alone: any table or column name is accepted.
 pub fn check_syntax(text: &str) -> Result<(), AdqlError> {
     let statement = dialect::parse(text)?;
-    check::check(&statement, None).map(|_| ())
+    check::check(&statement, text, None).map(|_| ())
 }

@@ -19,6 +19,8 @@ pub(crate) fn to_postgres(query: &Query) -> Translation {
             name: c.name.clone(),
             source: c.source.clone(),
             kind: c.kind,
+            unit: c.unit.clone(),
+            xtype: c.xtype,
         })
         .collect();
     Translation { sql, columns }
@@ -72,7 +74,7 @@ fn body(body: &Body, out: &mut String) {
             right,
         } => {
             out.push('(');
-            self::body(left, out);
+            member(left, out);
             out.push_str(match operator {
                 SetOperator::Union => ") UNION ",
                 SetOperator::Intersect => ") INTERSECT ",
@@ -82,8 +84,18 @@ fn body(body: &Body, out: &mut String) {
                 out.push_str("ALL ");
             }
             out.push('(');
-            self::body(right, out);
+            member(right, out);
             out.push(')');
+        }
+    }
+}
+
+/// One side of a set operation: a SELECT keeps its TOP inside its parentheses.
+fn member(side: &Body, out: &mut String) {
+    body(side, out);
+    if let Body::Select(select) = side {
+        if let Some(top) = select.top {
+            let _ = write!(out, " LIMIT {top}");
         }
     }
 }
@@ -163,6 +175,18 @@ fn output_value(e: &Expr, out: &mut String) {
             geometry(e, out);
             out.push_str("))]");
         }
+        // pg_sphere prints a polygon as {(lon , lat),...} in radians: its numbers, in order,
+        // become the DALI polygon (lon1, lat1, lon2, lat2, ...) in degrees.
+        Expr::Call {
+            function: Function::Polygon,
+            ..
+        } => {
+            out.push_str("ARRAY(SELECT degrees(CAST(v.x AS double precision)) FROM unnest(string_to_array(translate(CAST(");
+            geometry(e, out);
+            out.push_str(
+                " AS text), '{}() ', ''), ',')) WITH ORDINALITY AS v (x, i) ORDER BY v.i)",
+            );
+        }
         _ => expr(e, out),
     }
 }
@@ -188,6 +212,11 @@ fn from_item(item: &FromItem, out: &mut String) {
                 out.push_str(" AS ");
                 identifier(alias, out);
             }
+        }
+        FromItem::Nested(inner) => {
+            out.push('(');
+            from_item(inner, out);
+            out.push(')');
         }
         FromItem::Subquery { query, alias } => {
             out.push('(');
@@ -379,6 +408,15 @@ fn expr(e: &Expr, out: &mut String) {
             arguments,
             distinct,
         } => call(*function, arguments, *distinct, out),
+        Expr::InUnit {
+            expr: inner,
+            factor,
+            ..
+        } => {
+            out.push('(');
+            expr(inner, out);
+            let _ = write!(out, " * {factor:?})");
+        }
     }
 }
 

@@ -9,6 +9,15 @@ use std::path::{Path, PathBuf};
 use adql::{ColumnInfo, ColumnType, TableInfo};
 
 fn catalog() -> Vec<TableInfo> {
+    // Units as schema/ gives them, for IN_UNIT.
+    let unit = |column: &str| match column {
+        "exp_seeing" => Some("arcsec"),
+        "exp_tau0" => Some("s"),
+        "target_ra" | "target_dec" | "s_ra" | "s_dec" | "ra" | "dec" => Some("deg"),
+        "exp_mjd_start" | "exp_mjd_end" | "t_min" | "t_max" => Some("d"),
+        "em_min" | "em_max" => Some("m"),
+        _ => None,
+    };
     let table = |schema: &str, name: &str, columns: &[(&str, ColumnType)]| TableInfo {
         schema: schema.into(),
         name: name.into(),
@@ -17,6 +26,7 @@ fn catalog() -> Vec<TableInfo> {
             .map(|(n, k)| ColumnInfo {
                 name: n.to_string(),
                 kind: *k,
+                unit: unit(n).map(str::to_string),
             })
             .collect(),
     };
@@ -68,6 +78,7 @@ fn catalog() -> Vec<TableInfo> {
                 ("ra", Double),
                 ("dec", Double),
                 ("Mixed Case", Text),
+                ("size", Double),
             ],
         ),
     ]
@@ -130,7 +141,7 @@ fn main() {
             }
         }
     }
-    println!("adql cases: {passed} passed, {failed} failed");
+    println!("adql: {passed} passed, {failed} failed");
     assert!(!found.is_empty(), "no cases found under {}", root.display());
     if failed > 0 {
         std::process::exit(1);

@@ -10,7 +10,7 @@ fn catalog() -> Vec<TableInfo> {
     vec![TableInfo {
         schema: "obsportal".into(),
         name: "exposures".into(),
-        columns: columns.iter().map(|n| ColumnInfo { name: n.to_string(), kind: ColumnType::Unknown }).collect(),
+        columns: columns.iter().map(|n| ColumnInfo { name: n.to_string(), kind: ColumnType::Unknown, unit: Some("deg".into()) }).collect(),
     }]
 }
 

@@ -1,0 +1,1 @@
+SELECT avg("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

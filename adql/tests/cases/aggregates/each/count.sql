@@ -1,0 +1,1 @@
+SELECT count("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

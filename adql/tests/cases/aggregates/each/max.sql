@@ -1,0 +1,1 @@
+SELECT max("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

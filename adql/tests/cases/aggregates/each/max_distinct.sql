@@ -1,0 +1,1 @@
+SELECT max(DISTINCT "obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT min("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

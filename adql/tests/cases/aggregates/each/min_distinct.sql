@@ -1,0 +1,1 @@
+SELECT min(DISTINCT "obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

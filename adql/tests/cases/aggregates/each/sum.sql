@@ -1,0 +1,1 @@
+SELECT sum("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

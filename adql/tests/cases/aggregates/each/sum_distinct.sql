@@ -1,0 +1,1 @@
+SELECT sum(DISTINCT "obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

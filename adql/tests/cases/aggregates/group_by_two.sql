@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."instrument_name", "obsportal"."exposures"."instrument_mode", count(*) FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."instrument_name", "obsportal"."exposures"."instrument_mode"

@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."target_id", avg("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."target_id" HAVING (avg("obsportal"."exposures"."exp_seeing") < 0.7)

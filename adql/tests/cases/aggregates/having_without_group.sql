@@ -1,0 +1,1 @@
+SELECT count(*) FROM "obsportal"."exposures" HAVING (count(*) > 0)

@@ -1,0 +1,1 @@
+SELECT CAST("obsportal"."exposures"."exp_mjd_start" AS char) FROM "obsportal"."exposures"

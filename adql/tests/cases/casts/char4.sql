@@ -1,0 +1,1 @@
+SELECT CAST("obsportal"."exposures"."exp_mjd_start" AS char(4)) FROM "obsportal"."exposures"

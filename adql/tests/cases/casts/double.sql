@@ -1,0 +1,1 @@
+SELECT CAST("obsportal"."exposures"."exp_mjd_start" AS double precision) FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT CAST("obsportal"."exposures"."exp_mjd_start" AS varchar(20)) FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT coalesce("obsportal"."exposures"."obs_program", 'unknown') FROM "obsportal"."exposures"

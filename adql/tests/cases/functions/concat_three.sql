@@ -1,0 +1,1 @@
+SELECT ((("obsportal"."exposures"."target_name" || ' (') || "obsportal"."exposures"."instrument_name") || ')') AS "label" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT (-((-"obsportal"."exposures"."target_dec"))) FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT abs("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT asin(("obsportal"."exposures"."exp_seeing" / 10)) FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT atan("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT atan2("obsportal"."exposures"."target_dec", "obsportal"."exposures"."target_ra") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT ceiling("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

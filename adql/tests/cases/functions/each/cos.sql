@@ -1,0 +1,1 @@
+SELECT cos("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT cot("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

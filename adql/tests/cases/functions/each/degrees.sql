@@ -1,0 +1,1 @@
+SELECT degrees("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT exp("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT floor("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

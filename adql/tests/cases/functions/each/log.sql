@@ -1,0 +1,1 @@
+SELECT ln("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

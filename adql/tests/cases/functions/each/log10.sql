@@ -1,0 +1,1 @@
+SELECT log("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT lower("obsportal"."exposures"."target_name") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT power("obsportal"."exposures"."exp_seeing", 2) FROM "obsportal"."exposures"

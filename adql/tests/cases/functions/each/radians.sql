@@ -1,0 +1,1 @@
+SELECT radians("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT sin("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT sqrt("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

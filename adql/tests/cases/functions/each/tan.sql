@@ -1,0 +1,1 @@
+SELECT tan("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT upper("obsportal"."exposures"."target_name") FROM "obsportal"."exposures"

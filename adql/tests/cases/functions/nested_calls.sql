@@ -1,0 +1,1 @@
+SELECT degrees(asin(sin(radians("obsportal"."exposures"."target_dec")))) FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ((CASE WHEN (spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")) <@ scircle(spoint(radians(10), radians(20)), radians(1))) THEN 1 ELSE 0 END) = 2)

@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" ORDER BY degrees(dist(spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")), spoint(radians(10), radians(20)))) LIMIT 5

@@ -1,0 +1,1 @@
+SELECT ARRAY(SELECT degrees(CAST(v.x AS double precision)) FROM unnest(string_to_array(translate(CAST((SELECT spoly(v.p ORDER BY v.n) FROM (VALUES (1, spoint(radians(10), radians(10))), (2, spoint(radians(20), radians(10))), (3, spoint(radians(15), radians(20)))) AS v (n, p)) AS text), '{}() ', ''), ',')) WITH ORDINALITY AS v (x, i) ORDER BY v.i) AS "triangle"

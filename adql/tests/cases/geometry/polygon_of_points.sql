@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")) <@ (SELECT spoly(v.p ORDER BY v.n) FROM (VALUES (1, spoint(radians(10), radians(10))), (2, spoint(radians(20), radians(10))), (3, spoint(radians(15), radians(20)))) AS v (n, p)))

@@ -1,0 +1,1 @@
+SELECT ARRAY(SELECT degrees(CAST(v.x AS double precision)) FROM unnest(string_to_array(translate(CAST((SELECT spoly(v.p ORDER BY v.n) FROM (VALUES (1, spoint(radians(1), radians(2))), (2, spoint(radians(3), radians(4))), (3, spoint(radians(5), radians(6)))) AS v (n, p)) AS text), '{}() ', ''), ',')) WITH ORDINALITY AS v (x, i) ORDER BY v.i) FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id" AS "select" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT "e"."exp_id" AS "id" FROM "obsportal"."exposures" AS "e"

@@ -1,0 +1,1 @@
+SELECT "TAP_UPLOAD"."targets"."name" FROM "TAP_UPLOAD"."targets"

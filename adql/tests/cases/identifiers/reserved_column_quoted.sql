@@ -1,0 +1,1 @@
+SELECT "TAP_UPLOAD"."targets"."size" FROM "TAP_UPLOAD"."targets"

@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_mjd_start" FROM "obsportal"."exposures"

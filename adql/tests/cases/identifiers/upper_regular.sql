@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id", "obsportal"."exposures"."target_name" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT "e"."exp_id", "n"."total" FROM "obsportal"."exposures" AS "e" JOIN (SELECT "obsportal"."exposures"."target_id", count(*) AS "total" FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."target_id") AS "n" ON ("n"."target_id" = "e"."target_id")

@@ -1,0 +1,1 @@
+SELECT count(*) FROM "ivoa"."obscore" NATURAL JOIN "TAP_UPLOAD"."targets"

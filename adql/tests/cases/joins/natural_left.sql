@@ -1,0 +1,1 @@
+SELECT count(*) FROM "ivoa"."obscore" NATURAL LEFT JOIN "TAP_UPLOAD"."targets"

@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."instrument_name" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT NULL AS "nothing" FROM "obsportal"."exposures"

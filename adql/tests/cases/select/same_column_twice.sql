@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id", "obsportal"."exposures"."exp_id" AS "again" FROM "obsportal"."exposures"

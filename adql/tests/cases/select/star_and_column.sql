@@ -1,0 +1,1 @@
+SELECT "ivoa"."obscore"."obs_id", "ivoa"."obscore"."target_name", "ivoa"."obscore"."s_ra", "ivoa"."obscore"."s_dec", "ivoa"."obscore"."t_min", "ivoa"."obscore"."t_max", "ivoa"."obscore"."instrument_name", "ivoa"."obscore"."em_min", "ivoa"."obscore"."em_max", "ivoa"."obscore"."s_region", 1 AS "one" FROM "ivoa"."obscore"

@@ -1,0 +1,1 @@
+SELECT 'VLTI' AS "facility", "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures"

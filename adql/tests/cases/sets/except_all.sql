@@ -1,0 +1,1 @@
+(SELECT "obsportal"."exposures"."target_id" FROM "obsportal"."exposures") EXCEPT ALL (SELECT "obsportal"."exposures"."target_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."obs_type" = 'calibrator'))

@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."target_id" NOT IN (SELECT "obsportal"."exposures"."target_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."obs_type" = 'calibrator')))

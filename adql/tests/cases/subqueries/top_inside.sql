@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."target_id" IN (SELECT "obsportal"."exposures"."target_id" FROM "obsportal"."exposures" ORDER BY "obsportal"."exposures"."exp_seeing" LIMIT 5))

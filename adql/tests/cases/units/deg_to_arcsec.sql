@@ -1,0 +1,1 @@
+SELECT ("obsportal"."exposures"."target_dec" * 3600.0) FROM "obsportal"."exposures"

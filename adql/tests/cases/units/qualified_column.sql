@@ -1,0 +1,1 @@
+SELECT ("o"."s_ra" * 60.0) FROM "ivoa"."obscore" AS "o"

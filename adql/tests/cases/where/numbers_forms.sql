@@ -1,0 +1,1 @@
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (((("obsportal"."exposures"."exp_tau0" > .003) AND ("obsportal"."exposures"."exp_seeing" < 1.)) AND ("obsportal"."exposures"."exp_mjd_start" > 5.8E4)) AND ("obsportal"."exposures"."exp_mjd_end" < 6e+4))

@@ -1,0 +1,1 @@
+WITH "sci" AS (SELECT "obsportal"."exposures"."target_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."obs_type" = 'science')) SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."target_id" IN (SELECT "sci"."target_id" FROM "sci"))

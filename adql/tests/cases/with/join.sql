@@ -1,0 +1,1 @@
+WITH "counts" AS (SELECT "obsportal"."exposures"."target_id", count(*) AS "n" FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."target_id") SELECT "e"."exp_id", "c"."n" FROM "obsportal"."exposures" AS "e" JOIN "counts" AS "c" ON ("c"."target_id" = "e"."target_id")

@@ -1,0 +1,1 @@
+WITH "a" AS (SELECT "obsportal"."exposures"."target_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."obs_type" = 'science')), "b" AS (SELECT "a"."target_id" FROM "a") SELECT count(*) FROM "b"
