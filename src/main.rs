@@ -13,6 +13,10 @@ use obsportal::db::{Database, DbSettings};
 use obsportal::ingest::{self, demo, Progress};
 use obsportal::server::{self, AppState, ShutdownSignal};
 
+/// Faster than the system allocator for the many small allocations of parsing and writing rows.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     version,

@@ -7,6 +7,10 @@ use std::time::Instant;
 
 use adql::{ColumnInfo, ColumnType, TableInfo};
 
+/// The allocator the obsportal server uses (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn catalog() -> Vec<TableInfo> {
     let table = |schema: &str, name: &str, columns: &[&str]| TableInfo {
         schema: schema.into(),

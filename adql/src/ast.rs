@@ -1,6 +1,8 @@
 //! The checked query: only what ADQL allows, names already resolved against the catalog.
 //! PostgreSQL SQL is printed from these types and nothing else.
 
+use std::rc::Rc;
+
 use crate::catalog::ColumnType;
 use crate::functions::Function;
 
@@ -62,7 +64,8 @@ pub(crate) enum SelectItem {
 /// A column of a table in scope, as printed: `"qualifier"."name"`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ColumnRef {
-    pub qualifier: Option<Qualifier>,
+    /// Shared by every column of its table (a `*` expands to many).
+    pub qualifier: Option<Rc<Qualifier>>,
     pub name: String,
 }
 

@@ -2,6 +2,8 @@
 //! (names resolved against the catalog), everything else is an error where it stands. The
 //! `match`es end in explicit "not ADQL" arms: nothing passes by default.
 
+use std::rc::Rc;
+
 use sqlparser::ast::{self as sql, Spanned};
 
 use crate::ast::*;
@@ -78,7 +80,7 @@ impl Name {
 struct ScopeEntry {
     /// Names that refer to it: its alias, or its name (and schema.name).
     names: Vec<String>,
-    qualifier: Qualifier,
+    qualifier: Rc<Qualifier>,
     /// None when unknown (syntax-only checks): any column is accepted.
     columns: Option<Vec<ColumnInfo>>,
     /// Catalog table, for the output column's source.
@@ -508,8 +510,9 @@ impl Checker<'_> {
                         .find(|(n, _)| wanted.matches(n))
                         .cloned()
                     {
-                        let qualifier =
-                            Qualifier::Name(alias.clone().unwrap_or_else(|| cte.clone()));
+                        let qualifier = Rc::new(Qualifier::Name(
+                            alias.clone().unwrap_or_else(|| cte.clone()),
+                        ));
                         scope.entries.push(ScopeEntry {
                             names: vec![alias.clone().unwrap_or_else(|| cte.clone())],
                             qualifier,
@@ -566,13 +569,13 @@ impl Checker<'_> {
                         )
                     }
                 };
-                let qualifier = match &alias {
+                let qualifier = Rc::new(match &alias {
                     Some(alias) => Qualifier::Name(alias.clone()),
                     None => Qualifier::Table {
                         schema: schema_name.clone(),
                         table: table_name.clone(),
                     },
-                };
+                });
                 let names = match &alias {
                     Some(alias) => vec![alias.clone()],
                     None => vec![table_name.clone(), format!("{schema_name}.{table_name}")],
@@ -605,7 +608,7 @@ impl Checker<'_> {
                 let query = self.query(subquery, outer)?;
                 scope.entries.push(ScopeEntry {
                     names: vec![alias.clone()],
-                    qualifier: Qualifier::Name(alias.clone()),
+                    qualifier: Rc::new(Qualifier::Name(alias.clone())),
                     columns: Some(output_columns(&query)),
                     source: None,
                 });

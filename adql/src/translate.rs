@@ -826,7 +826,7 @@ fn call(function: Function, arguments: &[Expr], distinct: bool, out: &mut String
 }
 
 fn column_ref(column: &ColumnRef, out: &mut String) {
-    match &column.qualifier {
+    match column.qualifier.as_deref() {
         Some(Qualifier::Table { schema, table }) => {
             if !schema.is_empty() {
                 identifier(schema, out);
