@@ -147,3 +147,39 @@ async fn cone_searches_agree_with_an_independent_spherical_computation() {
         "the cones found too little to compare ({compared})"
     );
 }
+
+#[tokio::test]
+async fn geometries_come_back_as_dali_arrays_in_degrees() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&["--demo-rows", "20"]);
+    let db = reader(&workspace).await;
+    let catalog = obsportal::schema::adql_catalog();
+    let sql = adql::translate(
+        "SELECT POINT('ICRS', 10, -20) AS p, CIRCLE(10, -20, 1.5) AS c, POLYGON(0, 0, 10, 0, 10, 10) AS t, \
+         CENTROID(CIRCLE(350, 80, 2)) AS m",
+        &catalog,
+    )
+    .unwrap()
+    .sql;
+    let row = db.query_one(&sql, &[]).await.unwrap();
+    let close = |actual: Vec<f64>, expected: &[f64]| {
+        assert_eq!(actual.len(), expected.len(), "{actual:?}");
+        for (a, e) in actual.iter().zip(expected) {
+            assert!((a - e).abs() < 1e-9, "{actual:?} vs {expected:?}");
+        }
+    };
+    close(row.get::<_, Vec<f64>>(0), &[10.0, -20.0]);
+    close(row.get::<_, Vec<f64>>(1), &[10.0, -20.0, 1.5]);
+    close(
+        row.get::<_, Vec<f64>>(2),
+        &[0.0, 0.0, 10.0, 0.0, 10.0, 10.0],
+    );
+    close(row.get::<_, Vec<f64>>(3), &[350.0, 80.0]);
+    // A NULL region stays NULL rather than becoming an empty array.
+    let sql = adql::translate("SELECT TOP 1 s_region FROM ivoa.obscore", &catalog)
+        .unwrap()
+        .sql;
+    let rows = db.query(&sql, &[]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, Option<Vec<f64>>>(0), None);
+}

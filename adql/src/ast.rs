@@ -67,6 +67,8 @@ pub(crate) struct ColumnRef {
     /// Shared by every column of its table (a `*` expands to many).
     pub qualifier: Option<Rc<Qualifier>>,
     pub name: String,
+    /// A pg_sphere value: returned to the client in DALI form, not as is.
+    pub geometry: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

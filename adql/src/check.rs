@@ -1241,12 +1241,14 @@ impl Checker<'_> {
                     None => found.push(ColumnRef {
                         qualifier: Some(entry.qualifier.clone()),
                         name: column.value.clone(),
+                        geometry: false,
                     }),
                     Some(columns) => {
                         if let Some(c) = columns.iter().find(|c| wanted.matches(&c.name)) {
                             found.push(ColumnRef {
                                 qualifier: Some(entry.qualifier.clone()),
                                 name: c.name.clone(),
+                                geometry: c.kind == ColumnType::Geometry,
                             });
                         }
                     }
@@ -1260,6 +1262,7 @@ impl Checker<'_> {
                     return Ok(ColumnRef {
                         qualifier: None,
                         name: found[0].name.clone(),
+                        geometry: found[0].geometry,
                     });
                 }
                 _ if qualifier.is_none() && candidates.iter().all(|e| e.columns.is_none()) => {
@@ -1267,6 +1270,7 @@ impl Checker<'_> {
                     return Ok(ColumnRef {
                         qualifier: None,
                         name: column.value.clone(),
+                        geometry: false,
                     });
                 }
                 _ => {
@@ -1284,6 +1288,7 @@ impl Checker<'_> {
             return Ok(ColumnRef {
                 qualifier: None,
                 name: column.value.clone(),
+                geometry: false,
             });
         }
         let known: Vec<String> = scope
@@ -1391,6 +1396,7 @@ fn expand_star<'a>(
             refs.push(ColumnRef {
                 qualifier: Some(entry.qualifier.clone()),
                 name: "*".into(),
+                geometry: false,
             });
             continue;
         };
@@ -1398,6 +1404,7 @@ fn expand_star<'a>(
             refs.push(ColumnRef {
                 qualifier: Some(entry.qualifier.clone()),
                 name: column.name.clone(),
+                geometry: column.kind == ColumnType::Geometry,
             });
             outputs.push(Output {
                 name: column.name.clone(),

@@ -11,7 +11,7 @@ use crate::{OutputColumn, Translation};
 
 pub(crate) fn to_postgres(query: &Query) -> Translation {
     let mut sql = String::new();
-    query_sql(query, &mut sql);
+    query_sql(query, &mut sql, true);
     let columns = query
         .columns
         .iter()
@@ -26,7 +26,8 @@ pub(crate) fn to_postgres(query: &Query) -> Translation {
     Translation { sql, columns }
 }
 
-fn query_sql(query: &Query, out: &mut String) {
+/// `outermost`: the query whose rows go to the client (geometries leave in DALI form).
+fn query_sql(query: &Query, out: &mut String, outermost: bool) {
     if !query.with.is_empty() {
         out.push_str("WITH ");
         for (index, table) in query.with.iter().enumerate() {
@@ -35,12 +36,12 @@ fn query_sql(query: &Query, out: &mut String) {
             }
             identifier(&table.name, out);
             out.push_str(" AS (");
-            query_sql(&table.query, out);
+            query_sql(&table.query, out, false);
             out.push(')');
         }
         out.push(' ');
     }
-    body(&query.body, out);
+    body(&query.body, out, outermost);
     if !query.order_by.is_empty() {
         out.push_str(" ORDER BY ");
         for (index, item) in query.order_by.iter().enumerate() {
@@ -64,9 +65,9 @@ fn query_sql(query: &Query, out: &mut String) {
     }
 }
 
-fn body(body: &Body, out: &mut String) {
+fn body(body: &Body, out: &mut String, outermost: bool) {
     match body {
-        Body::Select(select) => select_sql(select, out),
+        Body::Select(select) => select_sql(select, out, outermost),
         Body::SetOperation {
             operator,
             all,
@@ -74,7 +75,7 @@ fn body(body: &Body, out: &mut String) {
             right,
         } => {
             out.push('(');
-            member(left, out);
+            member(left, out, outermost);
             out.push_str(match operator {
                 SetOperator::Union => ") UNION ",
                 SetOperator::Intersect => ") INTERSECT ",
@@ -84,15 +85,15 @@ fn body(body: &Body, out: &mut String) {
                 out.push_str("ALL ");
             }
             out.push('(');
-            member(right, out);
+            member(right, out, outermost);
             out.push(')');
         }
     }
 }
 
 /// One side of a set operation: a SELECT keeps its TOP inside its parentheses.
-fn member(side: &Body, out: &mut String) {
-    body(side, out);
+fn member(side: &Body, out: &mut String, outermost: bool) {
+    body(side, out, outermost);
     if let Body::Select(select) = side {
         if let Some(top) = select.top {
             let _ = write!(out, " LIMIT {top}");
@@ -100,7 +101,7 @@ fn member(side: &Body, out: &mut String) {
     }
 }
 
-fn select_sql(select: &Select, out: &mut String) {
+fn select_sql(select: &Select, out: &mut String, outermost: bool) {
     out.push_str("SELECT ");
     if select.distinct {
         out.push_str("DISTINCT ");
@@ -115,11 +116,19 @@ fn select_sql(select: &Select, out: &mut String) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    column_ref(column, out);
+                    if outermost && column.geometry {
+                        let mut value = String::new();
+                        column_ref(column, &mut value);
+                        dali_array(&value, out);
+                        out.push_str(" AS ");
+                        identifier(&column.name, out);
+                    } else {
+                        column_ref(column, out);
+                    }
                 }
             }
             SelectItem::Expr { expr: e, alias } => {
-                output_value(e, out);
+                output_value(e, out, outermost);
                 if let Some(alias) = alias {
                     out.push_str(" AS ");
                     identifier(alias, out);
@@ -150,45 +159,32 @@ fn select_sql(select: &Select, out: &mut String) {
     }
 }
 
-/// A select-list value; geometries in DALI form (degrees, as double arrays).
-fn output_value(e: &Expr, out: &mut String) {
-    match e {
-        Expr::Call {
-            function: Function::Point | Function::Centroid,
-            ..
-        } => {
-            out.push_str("ARRAY[degrees(long(");
-            geometry(e, out);
-            out.push_str(")), degrees(lat(");
-            geometry(e, out);
-            out.push_str("))]");
-        }
-        Expr::Call {
-            function: Function::Circle,
-            ..
-        } => {
-            out.push_str("ARRAY[degrees(long(center(");
-            geometry(e, out);
-            out.push_str("))), degrees(lat(center(");
-            geometry(e, out);
-            out.push_str("))), degrees(radius(");
-            geometry(e, out);
-            out.push_str("))]");
-        }
-        // pg_sphere prints a polygon as {(lon , lat),...} in radians: its numbers, in order,
-        // become the DALI polygon (lon1, lat1, lon2, lat2, ...) in degrees.
-        Expr::Call {
-            function: Function::Polygon,
-            ..
-        } => {
-            out.push_str("ARRAY(SELECT degrees(CAST(v.x AS double precision)) FROM unnest(string_to_array(translate(CAST(");
-            geometry(e, out);
-            out.push_str(
-                " AS text), '{}() ', ''), ',')) WITH ORDINALITY AS v (x, i) ORDER BY v.i)",
-            );
-        }
-        _ => expr(e, out),
+/// A select-list value; in the outermost query, geometries leave in DALI form.
+fn output_value(e: &Expr, out: &mut String, outermost: bool) {
+    let is_geometry = match e {
+        Expr::Call { function, .. } => function.is_geometry_valued(),
+        Expr::Column(column) => column.geometry,
+        _ => false,
+    };
+    if outermost && is_geometry {
+        let mut value = String::new();
+        geometry(e, &mut value);
+        dali_array(&value, out);
+    } else {
+        expr(e, out);
     }
+}
+
+/// pg_sphere writes a point `(lon , lat)`, a circle `<(lon , lat) , radius>` and a polygon
+/// `{(lon , lat),...}`, in radians: their numbers in order, in degrees, are the DALI point,
+/// circle and polygon. NULL stays NULL.
+fn dali_array(value: &str, out: &mut String) {
+    let _ = write!(
+        out,
+        "CASE WHEN ({value}) IS NULL THEN NULL ELSE ARRAY(SELECT degrees(CAST(v.x AS double precision)) \
+         FROM unnest(string_to_array(translate(CAST(({value}) AS text), '{{}}()<> ', ''), ',')) \
+         WITH ORDINALITY AS v (x, i) ORDER BY v.i) END"
+    );
 }
 
 fn from_item(item: &FromItem, out: &mut String) {
@@ -220,7 +216,7 @@ fn from_item(item: &FromItem, out: &mut String) {
         }
         FromItem::Subquery { query, alias } => {
             out.push('(');
-            query_sql(query, out);
+            query_sql(query, out, false);
             out.push_str(") AS ");
             identifier(alias, out);
         }
@@ -349,7 +345,7 @@ fn expr(e: &Expr, out: &mut String) {
             out.push('(');
             expr(inner, out);
             out.push_str(if *negated { " NOT IN (" } else { " IN (" });
-            query_sql(query, out);
+            query_sql(query, out, false);
             out.push_str("))");
         }
         Expr::Exists { negated, query } => {
@@ -358,12 +354,12 @@ fn expr(e: &Expr, out: &mut String) {
             } else {
                 "(EXISTS ("
             });
-            query_sql(query, out);
+            query_sql(query, out, false);
             out.push_str("))");
         }
         Expr::Subquery(query) => {
             out.push('(');
-            query_sql(query, out);
+            query_sql(query, out, false);
             out.push(')');
         }
         Expr::Like {
@@ -752,7 +748,12 @@ fn call(function: Function, arguments: &[Expr], distinct: bool, out: &mut String
         Function::Lower => simple("lower", out),
         Function::Upper => simple("upper", out),
         Function::Coalesce => simple("coalesce", out),
-        Function::Avg => simple("avg", out),
+        // avg of integers is numeric in PostgreSQL; ADQL results are double precision.
+        Function::Avg => {
+            out.push_str("CAST(");
+            simple("avg", out);
+            out.push_str(" AS double precision)");
+        }
         Function::Count => simple("count", out),
         Function::Max => simple("max", out),
         Function::Min => simple("min", out),

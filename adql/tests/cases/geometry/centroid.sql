@@ -1,1 +1,1 @@
-SELECT ARRAY[degrees(long(center(scircle(spoint(radians(10), radians(20)), radians(1))))), degrees(lat(center(scircle(spoint(radians(10), radians(20)), radians(1)))))] AS "centre"
+SELECT CASE WHEN (center(scircle(spoint(radians(10), radians(20)), radians(1)))) IS NULL THEN NULL ELSE ARRAY(SELECT degrees(CAST(v.x AS double precision)) FROM unnest(string_to_array(translate(CAST((center(scircle(spoint(radians(10), radians(20)), radians(1)))) AS text), '{}()<> ', ''), ',')) WITH ORDINALITY AS v (x, i) ORDER BY v.i) END AS "centre"

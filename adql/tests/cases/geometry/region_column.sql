@@ -1,1 +1,1 @@
-SELECT "ivoa"."obscore"."s_region" FROM "ivoa"."obscore" WHERE (spoint(radians(10), radians(20)) <@ "ivoa"."obscore"."s_region")
+SELECT CASE WHEN ("ivoa"."obscore"."s_region") IS NULL THEN NULL ELSE ARRAY(SELECT degrees(CAST(v.x AS double precision)) FROM unnest(string_to_array(translate(CAST(("ivoa"."obscore"."s_region") AS text), '{}()<> ', ''), ',')) WITH ORDINALITY AS v (x, i) ORDER BY v.i) END FROM "ivoa"."obscore" WHERE (spoint(radians(10), radians(20)) <@ "ivoa"."obscore"."s_region")

@@ -1,1 +1,1 @@
-SELECT "e"."exp_id" FROM "obsportal"."exposures" AS "e" WHERE ("e"."exp_seeing" < (SELECT avg("f"."exp_seeing") FROM "obsportal"."exposures" AS "f" WHERE ("f"."instrument_name" = "e"."instrument_name")))
+SELECT "e"."exp_id" FROM "obsportal"."exposures" AS "e" WHERE ("e"."exp_seeing" < (SELECT CAST(avg("f"."exp_seeing") AS double precision) FROM "obsportal"."exposures" AS "f" WHERE ("f"."instrument_name" = "e"."instrument_name")))

@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."exp_seeing" < (SELECT avg("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"))
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."exp_seeing" < (SELECT CAST(avg("obsportal"."exposures"."exp_seeing") AS double precision) FROM "obsportal"."exposures"))

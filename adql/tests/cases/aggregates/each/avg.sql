@@ -1,1 +1,1 @@
-SELECT avg("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"
+SELECT CAST(avg("obsportal"."exposures"."exp_seeing") AS double precision) FROM "obsportal"."exposures"
