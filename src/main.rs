@@ -149,8 +149,7 @@ fn translate_adql(syntax_only: bool, query: String) -> anyhow::Result<()> {
     let output = if syntax_only {
         adql::check_syntax(&text).map(|()| "syntax OK".to_string())
     } else {
-        adql::translate(&text, &obsportal::schema::adql_catalog())
-            .map(|translation| translation.sql)
+        adql::translate(&text, obsportal::schema::adql_catalog()).map(|translation| translation.sql)
     };
     match output {
         Ok(output) => {

@@ -208,6 +208,27 @@ async fn send(
 
 /// One database row to cells, by the column's PostgreSQL type.
 fn write_row(writer: &mut dyn ResultWriter, row: &Row) -> io::Result<()> {
+    // Arrays (DALI geometries) are written as their numbers separated by spaces; they are
+    // formatted first so that the cells can borrow them.
+    let arrays: Vec<Option<String>> = row
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(index, column)| match *column.type_() {
+            Type::FLOAT8_ARRAY => row
+                .try_get::<_, Option<Vec<f64>>>(index)
+                .ok()
+                .flatten()
+                .map(|values| {
+                    values
+                        .iter()
+                        .map(|v| format!("{v:?}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }),
+            _ => None,
+        })
+        .collect();
     let mut cells = Vec::with_capacity(row.len());
     for (index, column) in row.columns().iter().enumerate() {
         let cell = match *column.type_() {
@@ -232,6 +253,10 @@ fn write_row(writer: &mut dyn ResultWriter, row: &Row) -> io::Result<()> {
             Type::TIMESTAMPTZ => row
                 .try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(index)
                 .map(|v| v.map_or(Cell::Null, Cell::Timestamp)),
+            Type::TIMESTAMP => row
+                .try_get::<_, Option<chrono::NaiveDateTime>>(index)
+                .map(|v| v.map_or(Cell::Null, |t| Cell::Timestamp(t.and_utc()))),
+            Type::FLOAT8_ARRAY => Ok(arrays[index].as_deref().map_or(Cell::Null, Cell::Text)),
             _ => row
                 .try_get::<_, Option<&str>>(index)
                 .map(|v| v.map_or(Cell::Null, Cell::Text)),

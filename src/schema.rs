@@ -94,8 +94,14 @@ pub fn published_table(name: &str) -> &'static Table {
         .unwrap_or_else(|| panic!("no published table {name} in schema/"))
 }
 
-/// The published tables as the ADQL checker sees them.
-pub fn adql_catalog() -> Vec<adql::TableInfo> {
+/// The published tables as the ADQL checker sees them (built once).
+pub fn adql_catalog() -> &'static Vec<adql::TableInfo> {
+    static CATALOG: std::sync::LazyLock<Vec<adql::TableInfo>> =
+        std::sync::LazyLock::new(build_adql_catalog);
+    &CATALOG
+}
+
+fn build_adql_catalog() -> Vec<adql::TableInfo> {
     published_tables()
         .iter()
         .map(|table| adql::TableInfo {

@@ -69,7 +69,7 @@ async fn cone_and_distance_queries_use_the_gist_index() {
         "SELECT exp_id FROM obsportal.exposures WHERE DISTANCE(POINT(target_ra, target_dec), POINT(83.8, -5.4)) < 0.01",
         "SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT(s_ra, s_dec), CIRCLE(83.8, -5.4, 0.01))",
     ] {
-        let sql = adql::translate(adql, &catalog).unwrap().sql;
+        let sql = adql::translate(adql, catalog).unwrap().sql;
         let plan: Vec<String> = db.query(&format!("EXPLAIN {sql}"), &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
         assert!(plan.join("\n").contains("exposures_position"), "{adql}\n{}", plan.join("\n"));
     }
@@ -118,7 +118,7 @@ async fn cone_searches_agree_with_an_independent_spherical_computation() {
         let adql = format!(
             "SELECT exp_id FROM obsportal.exposures WHERE CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', {ra}, {dec}, {radius})) = 1"
         );
-        let sql = adql::translate(&adql, &catalog).unwrap().sql;
+        let sql = adql::translate(&adql, catalog).unwrap().sql;
         let mut found: Vec<String> = db
             .query(&sql, &[])
             .await
@@ -157,7 +157,7 @@ async fn geometries_come_back_as_dali_arrays_in_degrees() {
     let sql = adql::translate(
         "SELECT POINT('ICRS', 10, -20) AS p, CIRCLE(10, -20, 1.5) AS c, POLYGON(0, 0, 10, 0, 10, 10) AS t, \
          CENTROID(CIRCLE(350, 80, 2)) AS m",
-        &catalog,
+        catalog,
     )
     .unwrap()
     .sql;
@@ -176,7 +176,7 @@ async fn geometries_come_back_as_dali_arrays_in_degrees() {
     );
     close(row.get::<_, Vec<f64>>(3), &[350.0, 80.0]);
     // A NULL region stays NULL rather than becoming an empty array.
-    let sql = adql::translate("SELECT TOP 1 s_region FROM ivoa.obscore", &catalog)
+    let sql = adql::translate("SELECT TOP 1 s_region FROM ivoa.obscore", catalog)
         .unwrap()
         .sql;
     let rows = db.query(&sql, &[]).await.unwrap();

@@ -1452,34 +1452,83 @@ fn column_info<'s>(column: &ColumnRef, scope: &'s Scope<'_>) -> Option<&'s Colum
     None
 }
 
+/// What kind of values an expression gives, as far as a result column needs to know.
+fn kind_of(expr: &Expr, scope: &Scope<'_>) -> ColumnType {
+    use BinaryOperator as B;
+    match expr {
+        Expr::Column(column) => column_info(column, scope).map_or(ColumnType::Unknown, |c| c.kind),
+        Expr::Number(text) if text.contains(['.', 'e', 'E']) => ColumnType::Double,
+        Expr::Number(_) | Expr::CountAll => ColumnType::Integer,
+        Expr::String(_) => ColumnType::Text,
+        Expr::Negate(inner) | Expr::Nested(inner) => kind_of(inner, scope),
+        Expr::InUnit { .. } => ColumnType::Double,
+        Expr::Binary {
+            operator: B::Plus | B::Minus | B::Multiply | B::Divide,
+            left,
+            right,
+        } => match (kind_of(left, scope), kind_of(right, scope)) {
+            (ColumnType::Integer, ColumnType::Integer) => ColumnType::Integer,
+            _ => ColumnType::Double,
+        },
+        Expr::Binary {
+            operator: B::Concat,
+            ..
+        } => ColumnType::Text,
+        Expr::Binary { .. }
+        | Expr::Not(_)
+        | Expr::IsNull { .. }
+        | Expr::Between { .. }
+        | Expr::InList { .. }
+        | Expr::InQuery { .. }
+        | Expr::Exists { .. }
+        | Expr::Like { .. } => ColumnType::Boolean,
+        Expr::Cast { target, .. } => match target {
+            CastTarget::SmallInt | CastTarget::Integer | CastTarget::BigInt => ColumnType::Integer,
+            CastTarget::Real | CastTarget::DoublePrecision => ColumnType::Double,
+            CastTarget::Char(_) | CastTarget::VarChar(_) => ColumnType::Text,
+            CastTarget::Timestamp => ColumnType::Timestamp,
+        },
+        Expr::Subquery(query) => query
+            .columns
+            .first()
+            .map_or(ColumnType::Unknown, |c| c.kind),
+        Expr::Call {
+            function,
+            arguments,
+            ..
+        } => match function {
+            _ if function.is_geometry_valued() => ColumnType::Geometry,
+            Function::Lower | Function::Upper | Function::Coordsys => ColumnType::Text,
+            Function::Count | Function::Contains | Function::Intersects => ColumnType::Integer,
+            Function::Abs | Function::Min | Function::Max | Function::Coalesce => arguments
+                .first()
+                .map_or(ColumnType::Unknown, |a| kind_of(a, scope)),
+            _ => ColumnType::Double,
+        },
+        Expr::OutputAlias(_) | Expr::Null => ColumnType::Unknown,
+    }
+}
+
 /// The output column an expression makes.
 fn describe(expr: &Expr, alias: Option<&str>, scope: &Scope<'_>) -> Output {
-    let (default_name, source, kind) = match expr {
+    let (default_name, source) = match expr {
         Expr::Column(column) => {
             let entry = scope
                 .entries
                 .iter()
                 .find(|e| Some(&e.qualifier) == column.qualifier.as_ref());
-            let kind = entry
-                .and_then(|e| e.columns.as_ref())
-                .and_then(|columns| columns.iter().find(|c| c.name == column.name))
-                .map_or(ColumnType::Unknown, |c| c.kind);
-            let source = entry
-                .and_then(|e| e.source.clone())
-                .map(|s| (s, column.name.clone()));
-            (column.name.clone(), source, kind)
+            (
+                column.name.clone(),
+                entry
+                    .and_then(|e| e.source.clone())
+                    .map(|s| (s, column.name.clone())),
+            )
         }
-        Expr::Call { function, .. } => {
-            let kind = if function.is_geometry_valued() {
-                ColumnType::Geometry
-            } else {
-                ColumnType::Unknown
-            };
-            (function.name(), None, kind)
-        }
-        Expr::CountAll => ("count".into(), None, ColumnType::Integer),
-        _ => ("expr".into(), None, ColumnType::Unknown),
+        Expr::Call { function, .. } => (function.name(), None),
+        Expr::CountAll => ("count".into(), None),
+        _ => ("expr".into(), None),
     };
+    let kind = kind_of(expr, scope);
     let unit = match expr {
         Expr::Column(column) => column_info(column, scope).and_then(|c| c.unit.clone()),
         Expr::InUnit { unit, .. } => Some(unit.clone()),

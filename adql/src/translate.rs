@@ -757,7 +757,12 @@ fn call(function: Function, arguments: &[Expr], distinct: bool, out: &mut String
         Function::Count => simple("count", out),
         Function::Max => simple("max", out),
         Function::Min => simple("min", out),
-        Function::Sum => simple("sum", out),
+        // sum of bigint is numeric in PostgreSQL, which results do not carry.
+        Function::Sum => {
+            out.push_str("CAST(");
+            simple("sum", out);
+            out.push_str(" AS double precision)");
+        }
         // PostgreSQL rounds, truncates and takes remainders of numeric, not double precision.
         Function::Mod | Function::Round | Function::Truncate if arguments.len() == 2 => {
             let name = match function {

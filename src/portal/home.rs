@@ -109,7 +109,7 @@ async fn build(state: &AppState) -> Result<Response, Box<dyn std::error::Error>>
         ul {
             li { a href="/search.votable" { "ObsPortal API" } ": " code { "POST /search.votable" } " with ra, dec [deg], radius [arcsec] — what ASPRO2 calls." }
             li { a href="/scs?RA=0&DEC=0&SR=0" { "Simple Cone Search 1.03" } ": " code { "/scs?RA=&DEC=&SR=" } " (degrees)." }
-            li { a href="/tap/availability" { "IVOA TAP" } " at " code { "/tap" } " (availability now; queries with the TAP issue)." }
+            li { a href="/tap/sync?REQUEST=doQuery&LANG=ADQL&QUERY=SELECT%20TOP%2010%20*%20FROM%20ivoa.obscore" { "IVOA TAP" } " (ADQL 2.1): " code { "/tap/sync" } " with LANG=ADQL, QUERY, MAXREC, RESPONSEFORMAT." }
         }
     };
     Ok(page("Interferometric observations", body).into_response())

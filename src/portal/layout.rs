@@ -24,7 +24,7 @@ pub(super) fn page(title: &str, body: Markup) -> Markup {
                         a href="/lists" { "Lists" }
                         a href="/search.votable" title="ObsPortal API (VOTable)" { "API" }
                         a href="/scs?RA=0&DEC=0&SR=0" title="Simple Cone Search 1.03" { "Cone search" }
-                        a href="/tap/availability" title="IVOA TAP service" { "TAP" }
+                        a href="/tap/availability" title="IVOA TAP service: /tap/sync for ADQL queries" { "TAP" }
                     }
                 }
                 main { h1 { (title) } (body) }

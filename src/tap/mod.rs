@@ -1,6 +1,7 @@
-//! The TAP service under `/tap`. For now: VOSI availability; later issues add sync, async,
-//! tables, capabilities and examples to the same router.
+//! The TAP service under `/tap`: synchronous ADQL queries and VOSI availability; async jobs,
+//! uploads, tables, capabilities and examples come with the TAP issue.
 
+mod sync;
 mod vosi;
 
 use axum::routing::get;
@@ -9,5 +10,7 @@ use axum::Router;
 use crate::server::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/availability", get(vosi::availability))
+    Router::new()
+        .route("/availability", get(vosi::availability))
+        .route("/sync", get(sync::sync).post(sync::sync))
 }

@@ -140,6 +140,17 @@ pub trait ResultWriter: Send {
     fn reports_errors_inline(&self) -> bool;
 }
 
+/// A DALI error document: the whole answer to a request that could not be run.
+pub fn error_document(message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n \
+         <RESOURCE type=\"results\">\n  <INFO name=\"QUERY_STATUS\" value=\"ERROR\">{}</INFO>\n \
+         </RESOURCE>\n</VOTABLE>\n",
+        quick_xml::escape::escape(message)
+    )
+}
+
 /// A double as VOTable and CSV readers expect it: shortest round-trip form, NaN, +Inf, -Inf.
 fn format_double(value: f64, out: &mut Vec<u8>) {
     use std::io::Write;

@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."instrument_name", sum("obsportal"."exposures"."exp_tau0") FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."instrument_name" ORDER BY 2 DESC
+SELECT "obsportal"."exposures"."instrument_name", CAST(sum("obsportal"."exposures"."exp_tau0") AS double precision) FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."instrument_name" ORDER BY 2 DESC

@@ -1,1 +1,1 @@
-SELECT sum("obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"
+SELECT CAST(sum("obsportal"."exposures"."exp_seeing") AS double precision) FROM "obsportal"."exposures"

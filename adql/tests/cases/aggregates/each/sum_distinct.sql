@@ -1,1 +1,1 @@
-SELECT sum(DISTINCT "obsportal"."exposures"."exp_seeing") FROM "obsportal"."exposures"
+SELECT CAST(sum(DISTINCT "obsportal"."exposures"."exp_seeing") AS double precision) FROM "obsportal"."exposures"

@@ -1,0 +1,211 @@
+//! `/tap/sync` (TAP 1.1, DALI 1.1): an ADQL query, checked and translated by the `adql`
+//! crate, run on the reader pool and streamed back. Parameter names are matched without
+//! regard to case, values exactly; unknown parameters are ignored.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::params::Parameters;
+use crate::results::{stream_results, ResultError, ResultQuery};
+use crate::schema::{adql_catalog, published_tables};
+use crate::server::AppState;
+use crate::votable::{
+    error_document, CsvWriter, Datatype, Field, Preamble, ResultWriter, TableDataWriter,
+    TimestampStyle,
+};
+
+/// Rows returned when the client does not say (MAXREC), and the most it may ask for.
+pub(crate) const DEFAULT_MAXREC: u64 = 100_000;
+pub(crate) const HARD_MAXREC: u64 = 10_000_000;
+
+const VOTABLE: &str = "application/x-votable+xml; charset=utf-8";
+const CSV: &str = "text/csv; charset=utf-8; header=present";
+
+enum Format {
+    Votable,
+    Csv,
+}
+
+/// A request that cannot be run, with the status DALI asks for.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl Refusal {
+    fn usage(message: impl Into<String>) -> Self {
+        Refusal {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            [(header::CONTENT_TYPE, VOTABLE)],
+            error_document(&self.message),
+        )
+            .into_response()
+    }
+}
+
+impl From<ResultError> for Refusal {
+    fn from(error: ResultError) -> Self {
+        let status = match error {
+            ResultError::Timeout(_) | ResultError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ResultError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Refusal {
+            status,
+            message: error.to_string(),
+        }
+    }
+}
+
+pub(super) async fn sync(State(state): State<AppState>, parameters: Parameters) -> Response {
+    match run(state, parameters).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusal> {
+    let value = |name: &str| {
+        parameters
+            .0
+            .iter()
+            .rev()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    };
+    if let Some(request) = value("REQUEST") {
+        if request != "doQuery" {
+            return Err(Refusal::usage(format!(
+                "REQUEST={request}: this service runs queries (REQUEST=doQuery)"
+            )));
+        }
+    }
+    match value("LANG") {
+        Some("ADQL" | "ADQL-2.0" | "ADQL-2.1") => {}
+        Some(other) => {
+            return Err(Refusal::usage(format!(
+                "LANG={other} is not supported: use ADQL"
+            )))
+        }
+        None => return Err(Refusal::usage("LANG is required: LANG=ADQL")),
+    }
+    let Some(adql_text) = value("QUERY").filter(|q| !q.trim().is_empty()) else {
+        return Err(Refusal::usage("QUERY is required: the ADQL query to run"));
+    };
+    if value("UPLOAD").is_some() {
+        return Err(Refusal::usage(
+            "UPLOAD is not supported by this service yet",
+        ));
+    }
+    let max_records = match value("MAXREC") {
+        None => DEFAULT_MAXREC,
+        Some(text) => text
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| Refusal::usage(format!("MAXREC={text}: expected a whole number from 0")))?
+            .min(HARD_MAXREC),
+    };
+    let format = match value("RESPONSEFORMAT")
+        .or_else(|| value("FORMAT"))
+        .map(str::trim)
+    {
+        None | Some("votable" | "votable/td" | "text/xml" | "application/x-votable+xml") => {
+            Format::Votable
+        }
+        Some("application/x-votable+xml;serialization=TABLEDATA") => Format::Votable,
+        Some("csv" | "text/csv") => Format::Csv,
+        Some(other) => {
+            return Err(Refusal::usage(format!(
+                "RESPONSEFORMAT={other} is not supported: use votable or csv"
+            )))
+        }
+    };
+
+    let translation = adql::translate(adql_text, adql_catalog())
+        .map_err(|error| Refusal::usage(error.to_string()))?;
+    let fields: Vec<Field> = translation.columns.iter().map(field_of).collect();
+    let query = ResultQuery {
+        // One row more than asked, so OVERFLOW is known without counting.
+        sql: format!(
+            "SELECT * FROM ({}) AS q LIMIT {}",
+            translation.sql,
+            max_records + 1
+        ),
+        parameters: Vec::new(),
+        max_rows: Some(max_records),
+    };
+    let (writer, content_type): (Box<dyn ResultWriter>, _) = match format {
+        Format::Votable => {
+            let preamble = Preamble {
+                params: vec![],
+                infos: vec![
+                    ("QUERY_STATUS".into(), "OK".into()),
+                    ("QUERY".into(), adql_text.to_string()),
+                ],
+            };
+            let writer =
+                TableDataWriter::start(Vec::new(), &preamble, &fields, TimestampStyle::Dali)
+                    .expect("writing to memory cannot fail");
+            (Box::new(writer), VOTABLE)
+        }
+        Format::Csv => {
+            let writer = CsvWriter::start(Vec::new(), &fields, TimestampStyle::Dali)
+                .expect("writing to memory cannot fail");
+            (Box::new(writer), CSV)
+        }
+    };
+    Ok(stream_results(state.reader.clone(), query, writer, content_type).await?)
+}
+
+/// A result column's FIELD: as `schema/` describes it when it is a published column,
+/// otherwise from what the translator knows (type, unit, DALI xtype).
+fn field_of(column: &adql::OutputColumn) -> Field {
+    let described = column.source.as_ref().and_then(|(table, name)| {
+        published_tables()
+            .iter()
+            .find(|t| &t.qualified_name() == table)
+            .and_then(|t| t.columns.iter().find(|c| &c.name == name))
+    });
+    let mut field = match described {
+        Some(described) => Field::from_column(described),
+        None => {
+            let (datatype, arraysize) = match (column.kind, column.xtype) {
+                (_, Some("point")) => (Datatype::Double, Some("2")),
+                (_, Some("circle")) => (Datatype::Double, Some("3")),
+                (_, Some(_)) => (Datatype::Double, Some("*")),
+                (adql::ColumnType::Integer, _) => (Datatype::Long, None),
+                (adql::ColumnType::Double, _) => (Datatype::Double, None),
+                (adql::ColumnType::Boolean, _) => (Datatype::Boolean, None),
+                // Text, timestamps and values of unknown type travel as text.
+                _ => (Datatype::Char, Some("*")),
+            };
+            Field {
+                name: String::new(),
+                datatype,
+                arraysize: arraysize.map(str::to_string),
+                unit: column.unit.clone(),
+                ucd: None,
+                utype: None,
+                xtype: column.xtype.map(str::to_string).or_else(|| {
+                    (column.kind == adql::ColumnType::Timestamp).then(|| "timestamp".to_string())
+                }),
+                description: None,
+            }
+        }
+    };
+    // The query's own name (an alias) wins; IN_UNIT changes the unit.
+    field.name = column.name.clone();
+    if column.unit.is_some() {
+        field.unit = column.unit.clone();
+    }
+    field
+}

@@ -1,0 +1,211 @@
+//! `/tap/sync` over real HTTP: ADQL in, streamed VOTable or CSV out, DALI errors, MAXREC and
+//! OVERFLOW, and the "run it on TAP" link of the search page.
+
+mod support;
+
+use support::{get, header_file, post_form, Server, VoTable, Workspace};
+
+fn start() -> (Workspace, Server) {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[]);
+    workspace.ingest_ok(&[
+        header_file("night.hdr"),
+        header_file("alias.hdr"),
+        header_file("fresh.hdr"),
+    ]);
+    (workspace, server)
+}
+
+fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+async fn sync(server: &Server, query: &str, extra: &str) -> (u16, String) {
+    get(&server.url(&format!(
+        "/tap/sync?REQUEST=doQuery&LANG=ADQL&QUERY={}{extra}",
+        encode(query)
+    )))
+    .await
+}
+
+#[tokio::test]
+async fn a_cone_query_returns_described_fields_and_its_rows() {
+    let (_workspace, server) = start();
+    let adql = "SELECT exp_id, target_name, IN_UNIT(exp_seeing, 'mas') AS seeing_mas, POINT(target_ra, target_dec) AS p \
+                FROM obsportal.exposures \
+                WHERE CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', 104.8167, -13.0586, 5.0 / 3600)) = 1 \
+                ORDER BY exp_mjd_start";
+    let (status, body) = sync(&server, adql, "").await;
+    assert_eq!(status, 200, "{body}");
+    let table = VoTable::parse(&body);
+    assert!(
+        table.infos.iter().any(|i| i.0 == "QUERY" && i.1 == adql),
+        "the ADQL is echoed"
+    );
+    assert_eq!(
+        table.field_names(),
+        ["exp_id", "target_name", "seeing_mas", "p"]
+    );
+    assert_eq!(
+        table.fields[0]["ucd"], "meta.id",
+        "a published column keeps its schema/ description"
+    );
+    assert_eq!(
+        (
+            table.fields[2]["datatype"].as_str(),
+            table.fields[2]["unit"].as_str()
+        ),
+        ("double", "mas")
+    );
+    assert_eq!(
+        (
+            table.fields[3]["xtype"].as_str(),
+            table.fields[3]["arraysize"].as_str()
+        ),
+        ("point", "2")
+    );
+    assert_eq!(table.column("target_name"), ["HD 45677"; 3]);
+    assert_eq!(
+        table.column("seeing_mas")[0]
+            .parse::<f64>()
+            .unwrap()
+            .round(),
+        600.0
+    );
+    let point: Vec<f64> = table.column("p")[0]
+        .split(' ')
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!(
+        (point[0] - 104.8167).abs() < 1e-9 && (point[1] + 13.0586).abs() < 1e-9,
+        "{point:?}"
+    );
+    assert!(!table.info_after_table, "no OVERFLOW, no ERROR");
+}
+
+#[tokio::test]
+async fn maxrec_limits_and_overflow_is_reported_after_the_table() {
+    let (_workspace, server) = start();
+    let (_, body) = sync(
+        &server,
+        "SELECT exp_id FROM obsportal.exposures ORDER BY exp_id",
+        "&MAXREC=2",
+    )
+    .await;
+    let table = VoTable::parse(&body);
+    assert_eq!(table.rows.len(), 2);
+    assert!(
+        table.info_after_table
+            && table
+                .infos
+                .iter()
+                .any(|i| i.0 == "QUERY_STATUS" && i.1 == "OVERFLOW")
+    );
+
+    let (_, body) = sync(
+        &server,
+        "SELECT exp_id FROM obsportal.exposures",
+        "&MAXREC=0",
+    )
+    .await;
+    let metadata = VoTable::parse(&body);
+    assert!(metadata.rows.is_empty() && metadata.field_names() == ["exp_id"]);
+
+    let (_, body) = sync(
+        &server,
+        "SELECT exp_id FROM obsportal.exposures",
+        "&MAXREC=6",
+    )
+    .await;
+    let exact = VoTable::parse(&body);
+    assert_eq!(exact.rows.len(), 6);
+    assert!(
+        !exact.info_after_table,
+        "exactly MAXREC rows existed: no overflow"
+    );
+}
+
+#[tokio::test]
+async fn errors_are_dali_documents_with_line_and_column() {
+    let (_workspace, server) = start();
+    for (query, extra, says) in [
+        (
+            "SELECT exp_id\nFROM obsportal.exposures\nWHERE tau0 > 1",
+            "",
+            "line 3, column 7: there is no column tau0",
+        ),
+        (
+            "SELECT pg_sleep(10)",
+            "",
+            "pg_sleep is not an ADQL function",
+        ),
+        (
+            "SELECT 1; DROP TABLE obsportal.exposures",
+            "",
+            "only one query can be sent at a time",
+        ),
+        (
+            "SELECT exp_id FROM obsportal.exposures",
+            "&MAXREC=lots",
+            "MAXREC=lots",
+        ),
+        (
+            "SELECT exp_id FROM obsportal.exposures",
+            "&RESPONSEFORMAT=fits",
+            "RESPONSEFORMAT=fits is not supported",
+        ),
+    ] {
+        let (status, body) = sync(&server, query, extra).await;
+        assert_eq!(status, 400, "{query}");
+        let table = VoTable::parse(&body);
+        let error = table.infos.iter().find(|i| i.0 == "QUERY_STATUS").unwrap();
+        assert_eq!(error.1, "ERROR");
+        assert!(error.2.contains(says), "{query}: {}", error.2);
+    }
+    let (status, body) = get(&server.url("/tap/sync?REQUEST=doQuery&QUERY=SELECT%201")).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("LANG is required"), "{body}");
+}
+
+#[tokio::test]
+async fn post_lower_case_names_and_csv() {
+    let (_workspace, server) = start();
+    let (status, content_type, body) = post_form(
+        &server.url("/tap/sync"),
+        &[
+            ("lang", "ADQL"),
+            (
+                "query",
+                "SELECT TOP 3 exp_id, exp_seeing FROM obsportal.exposures ORDER BY exp_id",
+            ),
+            ("responseformat", "csv"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(content_type.starts_with("text/csv"));
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(lines[0], "exp_id,exp_seeing");
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines[1].starts_with("GRAVI.2020-01-09T03:34:07.546_1,0.6"),
+        "{}",
+        lines[1]
+    );
+}
+
+#[tokio::test]
+async fn the_search_page_adql_link_runs_on_tap() {
+    let (_workspace, server) = start();
+    let (_, page) = get(&server.url("/search?instrument=GRAVITY&instrument_submode=DUAL")).await;
+    let start = page.find("/tap/sync?").expect("a TAP link");
+    let link = page[start..page[start..].find('"').unwrap() + start].replace("&amp;", "&");
+    let (status, body) = get(&server.url(&link)).await;
+    assert_eq!(status, 200, "{link}\n{body}");
+    let table = VoTable::parse(&body);
+    assert_eq!(table.rows.len(), 2, "the same two exposures as the page");
+    assert!(table
+        .column("instrument_submode")
+        .iter()
+        .all(|s| *s == "DUAL"));
+}
