@@ -83,6 +83,17 @@ async fn screenshot(browser: &Client, name: &str) {
     std::fs::write(directory.join(format!("{name}.png")), png).unwrap();
 }
 
+async fn element(browser: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
+    browser
+        .find(locator)
+        .await
+        .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
+}
+
+async fn click(browser: &Client, locator: Locator<'_>) {
+    element(browser, locator).await.click().await.unwrap();
+}
+
 async fn text(browser: &Client, css: &str) -> String {
     browser
         .find(Locator::Css(css))
@@ -117,50 +128,32 @@ async fn a_visitor_finds_observations_pages_through_them_exports_and_opens_one()
     screenshot(&browser, "home").await;
 
     // To the search form through the menu; an instrument and a name typed in lower case.
-    browser
-        .find(Locator::LinkText("Search"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::LinkText("Search")).await;
     assert!(browser
         .current_url()
         .await
         .unwrap()
         .path()
         .ends_with("/search"));
-    browser
-        .find(Locator::Css("select[name=instrument]"))
+    element(&browser, Locator::Css("select[name=instrument]"))
         .await
-        .unwrap()
         .select_by_value("GRAVITY")
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("input[name=target]"))
+    element(&browser, Locator::Css("input[name=target]"))
         .await
-        .unwrap()
         .send_keys("hd 45677")
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("form.search button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css("form.search button[type=submit]")).await;
     assert!(text(&browser, "#result-count")
         .await
         .starts_with("3 exposures found"));
     screenshot(&browser, "search").await;
 
     // The CSV export holds the same three exposures.
-    let csv_link = browser
-        .find(Locator::LinkText("CSV"))
+    let csv_link = element(&browser, Locator::LinkText("CSV"))
         .await
-        .unwrap()
         .prop("href")
         .await
         .unwrap()
@@ -170,30 +163,12 @@ async fn a_visitor_finds_observations_pages_through_them_exports_and_opens_one()
     assert_eq!(csv.lines().count(), 1 + 3, "{csv}");
 
     // An empty form lists everything, a page at a time.
-    browser
-        .find(Locator::LinkText("Clear"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Css("form.search button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::LinkText("Clear")).await;
+    click(&browser, Locator::Css("form.search button[type=submit]")).await;
     assert!(text(&browser, "#result-count")
         .await
         .starts_with("156 exposures found, page 1 of 4"));
-    browser
-        .find(Locator::Css("a[rel=next]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css("a[rel=next]")).await;
     assert!(text(&browser, "#result-count")
         .await
         .contains("page 2 of 4"));
@@ -211,13 +186,7 @@ async fn a_visitor_finds_observations_pages_through_them_exports_and_opens_one()
         .goto(&server.url("/search?target=HD%2045677"))
         .await
         .unwrap();
-    browser
-        .find(Locator::Css("#results tbody tr a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, Locator::Css("#results tbody tr a")).await;
     assert_eq!(
         text(&browser, "h1").await,
         "Exposure GRAVI.2020-01-09T03:34:07.546_1"

@@ -4,19 +4,9 @@
 
 mod support;
 
-use support::{get, header_file, post_form, Server, VoTable, Workspace};
+use support::{get, post_form, serve_test_headers, Server, VoTable};
 
 const HD45677: (f64, f64) = (104.8167, -13.0586);
-
-/// One server with the test headers, imported in three separate imports.
-fn start() -> (Workspace, Server) {
-    let workspace = Workspace::new();
-    let server = workspace.serve(&[]);
-    for file in ["night.hdr", "alias.hdr", "fresh.hdr"] {
-        workspace.ingest_ok(&[header_file(file)]);
-    }
-    (workspace, server)
-}
 
 async fn search(server: &Server, query: &str) -> VoTable {
     let (status, body) = get(&server.url(&format!("/search.votable?{query}"))).await;
@@ -115,7 +105,7 @@ fn expected(all_fields: bool) -> Vec<(String, String, String, String)> {
 
 #[tokio::test]
 async fn answers_aspro2_with_the_obsportal_document_shape() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (ra, dec) = HD45677;
     // Exactly what ASPRO2 sends: a form POST, Java number forms, radius in arcsec.
     let (status, content_type, body) = post_form(
@@ -188,7 +178,7 @@ async fn answers_aspro2_with_the_obsportal_document_shape() {
 
 #[tokio::test]
 async fn the_radius_is_in_arcseconds_and_exponent_forms_parse() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (ra, dec) = HD45677;
     // 29" south of HD 45677 is inside a 30" cone; 31" south is not (the neighbour is 10" north).
     let inside = search(
@@ -215,7 +205,7 @@ async fn the_radius_is_in_arcseconds_and_exponent_forms_parse() {
 
 #[tokio::test]
 async fn get_and_post_give_the_same_answer_sorted_by_start() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (ra, dec) = HD45677;
     let form = [
         ("ra", ra.to_string()),
@@ -250,7 +240,7 @@ async fn get_and_post_give_the_same_answer_sorted_by_start() {
 
 #[tokio::test]
 async fn every_filter_narrows_the_answer() {
-    let (workspace, server) = start();
+    let (workspace, server) = serve_test_headers();
     let everything = search(&server, "all_fields=true").await;
     assert_eq!(everything.rows.len(), 6);
     // The API writes update times to the second; the imports ran within one. The boundary
@@ -303,7 +293,7 @@ fn urlencode(text: &str) -> String {
 
 #[tokio::test]
 async fn csv_has_the_same_columns_and_rows() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (status, body) = get(&server.url("/search.votable?format=csv&instrument=GRAVITY")).await;
     assert_eq!(status, 200);
     let lines: Vec<&str> = body.lines().collect();
@@ -319,7 +309,7 @@ async fn csv_has_the_same_columns_and_rows() {
 
 #[tokio::test]
 async fn missing_weather_is_nan_not_a_sentinel() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let table = search(&server, "target=HD%2046355&all_fields=true").await;
     assert_eq!(table.rows.len(), 1);
     assert_eq!(table.column("obs_type"), ["calibrator"]);
@@ -331,7 +321,7 @@ async fn missing_weather_is_nan_not_a_sentinel() {
 
 #[tokio::test]
 async fn bad_parameters_get_a_400_that_says_what_is_wrong() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     for (query, says) in [
         ("ra=abc&dec=1", "ra=\"abc\""),
         ("dec=10", "needs both ra and dec"),

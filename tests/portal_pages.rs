@@ -3,22 +3,11 @@
 
 mod support;
 
-use support::{get, header_file, Server, Workspace};
-
-fn start() -> (Workspace, Server) {
-    let workspace = Workspace::new();
-    let server = workspace.serve(&[]);
-    workspace.ingest_ok(&[
-        header_file("night.hdr"),
-        header_file("alias.hdr"),
-        header_file("fresh.hdr"),
-    ]);
-    (workspace, server)
-}
+use support::{get, serve_test_headers, Workspace};
 
 #[tokio::test]
 async fn home_shows_what_the_service_holds_from_the_statistics() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (status, body) = get(&server.url("/")).await;
     assert_eq!(status, 200);
     assert!(
@@ -48,7 +37,7 @@ async fn home_shows_what_the_service_holds_from_the_statistics() {
 
 #[tokio::test]
 async fn a_search_finds_pages_sorts_and_offers_exports_and_adql() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (status, body) =
         get(&server.url("/search?instrument=GRAVITY&size=20&sort=target_name&order=desc")).await;
     assert_eq!(status, 200);
@@ -113,7 +102,7 @@ async fn paging_moves_through_the_results() {
 
 #[tokio::test]
 async fn what_a_visitor_types_is_escaped_and_junk_gets_a_friendly_page() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (status, body) = get(&server.url("/search?target=%3Cscript%3Ealert(1)%3C/script%3E")).await;
     assert_eq!(status, 200);
     assert!(!body.contains("<script>"), "{body}");
@@ -146,7 +135,7 @@ async fn what_a_visitor_types_is_escaped_and_junk_gets_a_friendly_page() {
 
 #[tokio::test]
 async fn lists_and_the_exposure_page_link_to_searches_and_to_eso() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (status, lists) = get(&server.url("/lists")).await;
     assert_eq!(status, 200);
     assert!(

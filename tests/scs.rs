@@ -5,20 +5,9 @@ mod support;
 
 use std::process::Command;
 
-use support::{get, header_file, Server, VoTable, Workspace};
+use support::{get, serve_test_headers, Server, VoTable};
 
 const HD45677: (f64, f64) = (104.8167, -13.0586);
-
-fn start() -> (Workspace, Server) {
-    let workspace = Workspace::new();
-    let server = workspace.serve(&[]);
-    workspace.ingest_ok(&[
-        header_file("night.hdr"),
-        header_file("alias.hdr"),
-        header_file("fresh.hdr"),
-    ]);
-    (workspace, server)
-}
 
 async fn cone(server: &Server, query: &str) -> (String, VoTable) {
     let (status, body) = get(&server.url(&format!("/scs?{query}"))).await;
@@ -29,7 +18,7 @@ async fn cone(server: &Server, query: &str) -> (String, VoTable) {
 
 #[tokio::test]
 async fn errors_are_an_error_info_under_votable_and_nothing_else() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     for (query, says) in [
         ("", "RA is required"),
         ("RA=10&DEC=5", "SR is required"),
@@ -59,7 +48,7 @@ async fn errors_are_an_error_info_under_votable_and_nothing_else() {
 
 #[tokio::test]
 async fn finds_what_lies_in_the_cone_nearest_first() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (ra, dec) = HD45677;
     // 20" north of HD 45677: the neighbour (10" north) is nearer than HD 45677 itself.
     let (_, table) = cone(
@@ -96,7 +85,7 @@ async fn finds_what_lies_in_the_cone_nearest_first() {
 
 #[tokio::test]
 async fn sr_zero_gives_the_metadata_and_verb_the_column_count() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (ra, dec) = HD45677;
     let (_, metadata) = cone(&server, &format!("RA={ra}&DEC={dec}&SR=0")).await;
     assert!(metadata.rows.is_empty());
@@ -115,7 +104,7 @@ async fn sr_zero_gives_the_metadata_and_verb_the_column_count() {
 
 #[tokio::test]
 async fn maxrec_limits_the_rows_and_reports_the_overflow_after_the_table() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (ra, dec) = HD45677;
     let (_, table) = cone(&server, &format!("RA={ra}&DEC={dec}&SR=0.01&MAXREC=2")).await;
     assert_eq!(table.rows.len(), 2);
@@ -135,7 +124,7 @@ async fn maxrec_limits_the_rows_and_reports_the_overflow_after_the_table() {
 
 #[tokio::test]
 async fn stilts_reads_it_as_a_cone_search_service() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (ra, dec) = HD45677;
     let url = server.url("/scs?");
     let output = tokio::task::spawn_blocking(move || {

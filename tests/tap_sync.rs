@@ -3,18 +3,7 @@
 
 mod support;
 
-use support::{get, header_file, post_form, Server, VoTable, Workspace};
-
-fn start() -> (Workspace, Server) {
-    let workspace = Workspace::new();
-    let server = workspace.serve(&[]);
-    workspace.ingest_ok(&[
-        header_file("night.hdr"),
-        header_file("alias.hdr"),
-        header_file("fresh.hdr"),
-    ]);
-    (workspace, server)
-}
+use support::{get, post_form, serve_test_headers, Server, VoTable};
 
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -30,7 +19,7 @@ async fn sync(server: &Server, query: &str, extra: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn a_cone_query_returns_described_fields_and_its_rows() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let adql = "SELECT exp_id, target_name, IN_UNIT(exp_seeing, 'mas') AS seeing_mas, POINT(target_ra, target_dec) AS p \
                 FROM obsportal.exposures \
                 WHERE CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', 104.8167, -13.0586, 5.0 / 3600)) = 1 \
@@ -85,7 +74,7 @@ async fn a_cone_query_returns_described_fields_and_its_rows() {
 
 #[tokio::test]
 async fn maxrec_limits_and_overflow_is_reported_after_the_table() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (_, body) = sync(
         &server,
         "SELECT exp_id FROM obsportal.exposures ORDER BY exp_id",
@@ -127,7 +116,7 @@ async fn maxrec_limits_and_overflow_is_reported_after_the_table() {
 
 #[tokio::test]
 async fn errors_are_dali_documents_with_line_and_column() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     for (query, extra, says) in [
         (
             "SELECT exp_id\nFROM obsportal.exposures\nWHERE tau0 > 1",
@@ -169,7 +158,7 @@ async fn errors_are_dali_documents_with_line_and_column() {
 
 #[tokio::test]
 async fn post_lower_case_names_and_csv() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (status, content_type, body) = post_form(
         &server.url("/tap/sync"),
         &[
@@ -196,7 +185,7 @@ async fn post_lower_case_names_and_csv() {
 
 #[tokio::test]
 async fn the_search_page_adql_link_runs_on_tap() {
-    let (_workspace, server) = start();
+    let (_workspace, server) = serve_test_headers();
     let (_, page) = get(&server.url("/search?instrument=GRAVITY&instrument_submode=DUAL")).await;
     let start = page.find("/tap/sync?").expect("a TAP link");
     let link = page[start..page[start..].find('"').unwrap() + start].replace("&amp;", "&");

@@ -877,13 +877,8 @@ impl Checker<'_> {
                 expr: inner,
                 pattern,
                 escape_char: None,
-            } => Expr::Like {
-                expr: boxed(self, inner)?,
-                negated: *negated,
-                pattern: boxed(self, pattern)?,
-                case_insensitive: false,
-            },
-            sql::Expr::ILike {
+            }
+            | sql::Expr::ILike {
                 negated,
                 any: false,
                 expr: inner,
@@ -893,7 +888,7 @@ impl Checker<'_> {
                 expr: boxed(self, inner)?,
                 negated: *negated,
                 pattern: boxed(self, pattern)?,
-                case_insensitive: true,
+                case_insensitive: matches!(expr, sql::Expr::ILike { .. }),
             },
             sql::Expr::Ceil { .. } => {
                 // CEILING arrives as an ordinary function call; this is CEIL, which ADQL lacks.
@@ -1018,20 +1013,7 @@ impl Checker<'_> {
                 return Ok(Expr::CountAll);
             }
         }
-        let mut arguments = Vec::new();
-        for argument in &list.args {
-            match argument {
-                sql::FunctionArg::Unnamed(sql::FunctionArgExpr::Expr(e)) => {
-                    arguments.push(self.expr(e, scope)?)
-                }
-                _ => {
-                    return Err(unsupported(
-                        span,
-                        format!("{name} takes values as arguments"),
-                    ))
-                }
-            }
-        }
+        let arguments = self.arguments(function, scope)?;
         if arguments.len() < least || most.is_some_and(|most| arguments.len() > most) {
             let expected = match most {
                 Some(most) if most == least => format!("{least}"),

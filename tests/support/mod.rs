@@ -16,6 +16,17 @@ use tempfile::TempDir;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_obsportal");
 
+/// A server on a fresh workspace holding the hand-written headers, imported in three separate
+/// imports (night, alias, fresh) as an operator would, in that order.
+pub fn serve_test_headers() -> (Workspace, Server) {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[]);
+    for file in ["night.hdr", "alias.hdr", "fresh.hdr"] {
+        workspace.ingest_ok(&[header_file(file)]);
+    }
+    (workspace, server)
+}
+
 /// The hand-written headers under `tests/data/headers`.
 pub fn header_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
