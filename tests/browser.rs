@@ -84,8 +84,11 @@ async fn screenshot(browser: &Client, name: &str) {
 }
 
 async fn element(browser: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
+    // After a click that navigates, the next page may still be loading: wait for it.
     browser
-        .find(locator)
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(locator)
         .await
         .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
 }
@@ -94,11 +97,24 @@ async fn click(browser: &Client, locator: Locator<'_>) {
     element(browser, locator).await.click().await.unwrap();
 }
 
+/// Waits until the element shows `expected` (the page a click leads to may still be loading).
+async fn shows(browser: &Client, css: &str, expected: &str) {
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(found) = browser.find(Locator::Css(css)).await {
+            seen = found.text().await.unwrap_or_default();
+            if seen.contains(expected) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} shows {seen:?}, not {expected:?}");
+}
+
 async fn text(browser: &Client, css: &str) -> String {
-    browser
-        .find(Locator::Css(css))
+    element(browser, Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
         .text()
         .await
         .unwrap()
@@ -146,9 +162,7 @@ async fn a_visitor_finds_observations_pages_through_them_exports_and_opens_one()
         .await
         .unwrap();
     click(&browser, Locator::Css("form.search button[type=submit]")).await;
-    assert!(text(&browser, "#result-count")
-        .await
-        .starts_with("3 exposures found"));
+    shows(&browser, "#result-count", "3 exposures found").await;
     screenshot(&browser, "search").await;
 
     // The CSV export holds the same three exposures.
@@ -165,13 +179,14 @@ async fn a_visitor_finds_observations_pages_through_them_exports_and_opens_one()
     // An empty form lists everything, a page at a time.
     click(&browser, Locator::LinkText("Clear")).await;
     click(&browser, Locator::Css("form.search button[type=submit]")).await;
-    assert!(text(&browser, "#result-count")
-        .await
-        .starts_with("156 exposures found, page 1 of 4"));
+    shows(
+        &browser,
+        "#result-count",
+        "156 exposures found, page 1 of 4",
+    )
+    .await;
     click(&browser, Locator::Css("a[rel=next]")).await;
-    assert!(text(&browser, "#result-count")
-        .await
-        .contains("page 2 of 4"));
+    shows(&browser, "#result-count", "page 2 of 4").await;
     assert_eq!(
         browser
             .find_all(Locator::Css("#results tbody tr"))
@@ -187,10 +202,7 @@ async fn a_visitor_finds_observations_pages_through_them_exports_and_opens_one()
         .await
         .unwrap();
     click(&browser, Locator::Css("#results tbody tr a")).await;
-    assert_eq!(
-        text(&browser, "h1").await,
-        "Exposure GRAVI.2020-01-09T03:34:07.546_1"
-    );
+    shows(&browser, "h1", "Exposure GRAVI.2020-01-09T03:34:07.546_1").await;
     assert!(browser
         .find(Locator::Css(
             "svg[aria-label='Projected baselines in the (u,v) plane'] line"
