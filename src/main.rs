@@ -187,6 +187,11 @@ async fn serve_with(
     if demo_rows > 0 {
         load_demo_data_if_empty(db, database, demo_rows).await?;
     }
+    let mut client = db.pool().get().await?;
+    obsportal::tap::tap_schema::publish(&mut client)
+        .await
+        .context("publishing TAP_SCHEMA")?;
+    drop(client);
     let listener = server::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;

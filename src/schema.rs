@@ -13,7 +13,66 @@ const TABLE_FILES: &[(&str, &str)] = &[
         "schema/obscore.toml",
         include_str!("../schema/obscore.toml"),
     ),
+    (
+        "schema/tap_schema.toml",
+        include_str!("../schema/tap_schema.toml"),
+    ),
 ];
+
+/// A foreign key between published tables (today: TAP_SCHEMA's own, TAP 1.1 section 4),
+/// listed in TAP_SCHEMA.keys and in VOSI tables alike.
+pub struct ForeignKey {
+    pub id: &'static str,
+    pub from_table: &'static str,
+    pub target_table: &'static str,
+    pub from_column: &'static str,
+    pub target_column: &'static str,
+}
+
+pub const FOREIGN_KEYS: &[ForeignKey] = &[
+    ForeignKey {
+        id: "tables_schema",
+        from_table: "TAP_SCHEMA.tables",
+        target_table: "TAP_SCHEMA.schemas",
+        from_column: "schema_name",
+        target_column: "schema_name",
+    },
+    ForeignKey {
+        id: "columns_table",
+        from_table: "TAP_SCHEMA.columns",
+        target_table: "TAP_SCHEMA.tables",
+        from_column: "table_name",
+        target_column: "table_name",
+    },
+    ForeignKey {
+        id: "keys_from",
+        from_table: "TAP_SCHEMA.keys",
+        target_table: "TAP_SCHEMA.tables",
+        from_column: "from_table",
+        target_column: "table_name",
+    },
+    ForeignKey {
+        id: "keys_target",
+        from_table: "TAP_SCHEMA.keys",
+        target_table: "TAP_SCHEMA.tables",
+        from_column: "target_table",
+        target_column: "table_name",
+    },
+    ForeignKey {
+        id: "key_columns_key",
+        from_table: "TAP_SCHEMA.key_columns",
+        target_table: "TAP_SCHEMA.keys",
+        from_column: "key_id",
+        target_column: "key_id",
+    },
+];
+
+/// A file describing several tables (`[[table]]`), e.g. TAP_SCHEMA's five.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableFile {
+    table: Vec<Table>,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,8 +82,15 @@ pub struct Table {
     pub description: String,
     #[serde(default)]
     pub utype: Option<String>,
+    /// TAP_SCHEMA.tables.table_type: "table" or "view".
+    #[serde(default = "table_type")]
+    pub table_type: String,
     #[serde(rename = "column")]
     pub columns: Vec<Column>,
+}
+
+fn table_type() -> String {
+    "table".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,8 +144,13 @@ pub fn published_tables() -> &'static [Table] {
     static TABLES: std::sync::LazyLock<Vec<Table>> = std::sync::LazyLock::new(|| {
         TABLE_FILES
             .iter()
-            .map(|(path, text)| {
-                toml::from_str(text).unwrap_or_else(|error| panic!("{path}: {error}"))
+            .flat_map(|(path, text)| match toml::from_str::<Table>(text) {
+                Ok(table) => vec![table],
+                Err(_) => {
+                    toml::from_str::<TableFile>(text)
+                        .unwrap_or_else(|error| panic!("{path}: {error}"))
+                        .table
+                }
             })
             .collect()
     });
@@ -135,7 +206,11 @@ mod tests {
     #[test]
     fn every_table_file_parses_with_known_datatypes() {
         let tables = published_tables();
-        assert_eq!(tables.len(), TABLE_FILES.len());
+        assert_eq!(
+            tables.len(),
+            2 + 5,
+            "exposures, obscore and TAP_SCHEMA's five"
+        );
         for table in tables {
             assert!(
                 !table.columns.is_empty(),

@@ -24,6 +24,16 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::portal::router())
         .merge(crate::scs::router())
         .with_state(state)
+        .layer(axum::middleware::map_response(name_the_server))
+}
+
+/// Clients and validators like to know what answered.
+async fn name_the_server(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::SERVER,
+        axum::http::HeaderValue::from_static(concat!("obsportal/", env!("CARGO_PKG_VERSION"))),
+    );
+    response
 }
 
 /// Serves until `shutdown` resolves, then lets requests in flight finish.

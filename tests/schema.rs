@@ -6,6 +6,11 @@ mod support;
 use obsportal::schema::published_tables;
 use support::Workspace;
 
+/// `"schema"."table"`: TAP_SCHEMA is upper case in the database too.
+fn quoted(table: &obsportal::schema::Table) -> String {
+    format!("\"{}\".\"{}\"", table.schema, table.name)
+}
+
 /// The VOTable datatype (and xtype) a PostgreSQL column type is published as.
 fn votable_type(postgres_type: &str) -> (&'static str, Option<&'static str>) {
     match postgres_type {
@@ -31,7 +36,7 @@ async fn every_published_column_is_described_in_order_with_its_type() {
             .query(
                 "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
                   WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-                &[&table.qualified_name()],
+                &[&quoted(table)],
             )
             .await
             .unwrap();
@@ -77,9 +82,13 @@ async fn the_query_role_reads_published_tables_and_nothing_else() {
     let db = workspace.connect("obsportal", "obsportal").await;
     db.batch_execute("SET ROLE obsportal_query").await.unwrap();
     for table in published_tables() {
-        let sql = format!("SELECT count(*) FROM {}", table.qualified_name());
+        let sql = format!("SELECT count(*) FROM {}", quoted(table));
         let count: i64 = db.query_one(&sql, &[]).await.unwrap().get(0);
-        assert_eq!(count, 50, "{sql}");
+        if table.schema == "TAP_SCHEMA" {
+            assert!(count > 0 || table.name.starts_with("key"), "{sql}: {count}");
+        } else {
+            assert_eq!(count, 50, "{sql}");
+        }
     }
     for forbidden in [
         "SELECT count(*) FROM obsportal.header",

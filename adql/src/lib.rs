@@ -21,6 +21,11 @@ mod units;
 pub use catalog::{Catalog, ColumnInfo, ColumnType, TableInfo};
 pub use error::{AdqlError, ErrorKind};
 
+/// Whether a name is an ADQL or SQL reserved word, which must be written delimited ("size").
+pub fn is_reserved_word(name: &str) -> bool {
+    reserved::is_reserved(name)
+}
+
 /// A checked query, ready to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Translation {

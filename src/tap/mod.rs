@@ -2,6 +2,7 @@
 //! uploads, tables, capabilities and examples come with the TAP issue.
 
 mod sync;
+pub mod tap_schema;
 mod vosi;
 
 use axum::routing::get;
@@ -13,4 +14,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/availability", get(vosi::availability))
         .route("/sync", get(sync::sync).post(sync::sync))
+        .route("/capabilities", get(vosi::capabilities))
+        .route("/tables", get(vosi::tables))
+        .route("/tables/{name}", get(vosi::table))
 }
