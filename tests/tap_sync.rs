@@ -198,3 +198,127 @@ async fn the_search_page_adql_link_runs_on_tap() {
         .iter()
         .all(|s| *s == "DUAL"));
 }
+
+/// Every format gives the same rows: BINARY2 as a real client (stilts) reads it, the text
+/// formats and JSON as parsed here, all against TABLEDATA.
+#[tokio::test]
+async fn every_output_format_carries_the_same_rows() {
+    let (_workspace, server) = serve_test_headers();
+    let adql = "SELECT TOP 5 exp_id, exp_seeing, obs_id, POINT(target_ra, target_dec) AS p \
+                FROM obsportal.exposures ORDER BY exp_id";
+    let (_, body) = sync(&server, adql, "").await;
+    let reference = VoTable::parse(&body);
+    assert_eq!(reference.rows.len(), 5);
+    // NULL is NaN in TABLEDATA and empty in CSV: compare the numbers that are there.
+    let numbers = |text: &str| -> Vec<f64> {
+        text.split([' ', ','])
+            .filter_map(|v| v.parse::<f64>().ok())
+            .filter(|v| !v.is_nan())
+            .collect()
+    };
+
+    // BINARY2, decoded by stilts.
+    let url = server.url(&format!(
+        "/tap/sync?REQUEST=doQuery&LANG=ADQL&RESPONSEFORMAT=votable/b2&QUERY={}",
+        encode(adql)
+    ));
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("stilts")
+            .args([
+                "tpipe",
+                &format!("in={url}"),
+                "ifmt=votable",
+                "ofmt=csv",
+                "out=-",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let csv = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "exp_id,exp_seeing,obs_id,p");
+    for (line, row) in lines[1..].iter().zip(&reference.rows) {
+        let id = line.split(',').next().unwrap();
+        assert_eq!(id, row[0]);
+        let values = numbers(&line[id.len()..].replace(['(', ')', '"'], " "));
+        let expected: Vec<f64> = row[1..].iter().flat_map(|c| numbers(c)).collect();
+        assert_eq!(values.len(), expected.len(), "{line} vs {row:?}");
+        for (a, b) in values.iter().zip(&expected) {
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                "{line} vs {row:?}"
+            );
+        }
+    }
+
+    for (format, separator) in [("csv", ','), ("tsv", '\t')] {
+        let (status, body) = sync(&server, adql, &format!("&RESPONSEFORMAT={format}")).await;
+        assert_eq!(status, 200);
+        let lines: Vec<&str> = body.lines().collect();
+        assert_eq!(lines.len(), 6, "{format}");
+        for (line, row) in lines[1..].iter().zip(&reference.rows) {
+            let first_cells: Vec<&str> = line.splitn(3, separator).take(2).collect();
+            // NULL: empty in the text formats, NaN in TABLEDATA.
+            let expected: Vec<&str> = row[..2]
+                .iter()
+                .map(|c| if c == "NaN" { "" } else { c.as_str() })
+                .collect();
+            assert_eq!(first_cells, expected, "{format}");
+        }
+    }
+
+    let (_, body) = sync(&server, adql, "&RESPONSEFORMAT=json").await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["query_status"], "OK");
+    assert_eq!(json["metadata"][3]["xtype"], "point");
+    let data = json["data"].as_array().unwrap();
+    assert_eq!(data.len(), 5);
+    for (row, expected) in data.iter().zip(&reference.rows) {
+        assert_eq!(row[0], expected[0].as_str());
+        assert_eq!(row[2].as_i64().unwrap().to_string(), expected[2]);
+    }
+}
+
+/// An error after rows have gone out ends the same document with QUERY_STATUS=ERROR,
+/// never a second document and never a file that looks complete.
+#[tokio::test]
+async fn an_error_after_the_first_row_ends_the_votable_with_an_error_status() {
+    let (workspace, server) = serve_test_headers();
+    // The obs_id of the last row in the order PostgreSQL will send them: dividing by zero there
+    // fails once earlier rows are out.
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let order: Vec<i32> = db
+        .query("SELECT obs_id FROM obsportal.exposures", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let last = *order.last().unwrap();
+    assert_ne!(
+        order[0], last,
+        "the test needs the failing row not to come first"
+    );
+    let adql = format!("SELECT exp_id, 1 / (obs_id - {last}) AS boom FROM obsportal.exposures");
+    let (status, body) = sync(&server, &adql, "").await;
+    assert_eq!(status, 200, "the answer had started");
+    let table = VoTable::parse(&body);
+    assert!(!table.rows.is_empty(), "rows before the error were sent");
+    assert!(table.info_after_table);
+    let error = table
+        .infos
+        .iter()
+        .rev()
+        .find(|i| i.0 == "QUERY_STATUS")
+        .unwrap();
+    assert_eq!(error.1, "ERROR", "{body}");
+    assert_eq!(body.matches("<VOTABLE").count(), 1);
+    assert!(body.trim_end().ends_with("</VOTABLE>"));
+}

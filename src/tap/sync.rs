@@ -11,8 +11,8 @@ use crate::results::{stream_results, ResultError, ResultQuery};
 use crate::schema::{adql_catalog, published_tables};
 use crate::server::AppState;
 use crate::votable::{
-    error_document, CsvWriter, Datatype, Field, Preamble, ResultWriter, TableDataWriter,
-    TimestampStyle,
+    error_document, Binary2Writer, CsvWriter, Datatype, Field, JsonWriter, Preamble, ResultWriter,
+    Separator, TableDataWriter, TimestampStyle,
 };
 
 /// Rows returned when the client does not say (MAXREC), and the most it may ask for.
@@ -22,9 +22,44 @@ pub(crate) const HARD_MAXREC: u64 = 10_000_000;
 const VOTABLE: &str = "application/x-votable+xml; charset=utf-8";
 const CSV: &str = "text/csv; charset=utf-8; header=present";
 
-enum Format {
-    Votable,
+/// The result formats, by the names RESPONSEFORMAT accepts (also listed in capabilities).
+#[derive(Clone, Copy)]
+pub(crate) enum Format {
+    TableData,
+    Binary2,
     Csv,
+    Tsv,
+    Json,
+}
+
+/// (format, MIME type, aliases): the first alias of TABLEDATA is the default.
+pub(crate) const FORMATS: &[(Format, &str, &[&str])] = &[
+    (
+        Format::TableData,
+        "application/x-votable+xml",
+        &[
+            "votable",
+            "votable/td",
+            "text/xml",
+            "application/x-votable+xml;serialization=TABLEDATA",
+        ],
+    ),
+    (
+        Format::Binary2,
+        "application/x-votable+xml;serialization=BINARY2",
+        &["votable/b2", "binary2"],
+    ),
+    (Format::Csv, "text/csv", &["csv"]),
+    (Format::Tsv, "text/tab-separated-values", &["tsv"]),
+    (Format::Json, "application/json", &["json"]),
+];
+
+fn format_named(name: &str) -> Option<Format> {
+    let name = name.trim();
+    FORMATS
+        .iter()
+        .find(|(_, mime, aliases)| *mime == name || aliases.contains(&name))
+        .map(|(format, ..)| *format)
 }
 
 /// A request that cannot be run, with the status DALI asks for.
@@ -114,20 +149,13 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
             .map_err(|_| Refusal::usage(format!("MAXREC={text}: expected a whole number from 0")))?
             .min(HARD_MAXREC),
     };
-    let format = match value("RESPONSEFORMAT")
-        .or_else(|| value("FORMAT"))
-        .map(str::trim)
-    {
-        None | Some("votable" | "votable/td" | "text/xml" | "application/x-votable+xml") => {
-            Format::Votable
-        }
-        Some("application/x-votable+xml;serialization=TABLEDATA") => Format::Votable,
-        Some("csv" | "text/csv") => Format::Csv,
-        Some(other) => {
-            return Err(Refusal::usage(format!(
-                "RESPONSEFORMAT={other} is not supported: use votable or csv"
-            )))
-        }
+    let format = match value("RESPONSEFORMAT").or_else(|| value("FORMAT")) {
+        None => Format::TableData,
+        Some(name) => format_named(name).ok_or_else(|| {
+            Refusal::usage(format!(
+                "RESPONSEFORMAT={name} is not supported: use votable, votable/b2, csv, tsv or json"
+            ))
+        })?,
     };
 
     let translation = adql::translate(adql_text, adql_catalog())
@@ -143,25 +171,39 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
         parameters: Vec::new(),
         max_rows: Some(max_records),
     };
+    let preamble = Preamble {
+        params: vec![],
+        infos: vec![
+            ("QUERY_STATUS".into(), "OK".into()),
+            ("QUERY".into(), adql_text.to_string()),
+        ],
+    };
+    let style = TimestampStyle::Dali;
+    let memory = "writing to memory cannot fail";
     let (writer, content_type): (Box<dyn ResultWriter>, _) = match format {
-        Format::Votable => {
-            let preamble = Preamble {
-                params: vec![],
-                infos: vec![
-                    ("QUERY_STATUS".into(), "OK".into()),
-                    ("QUERY".into(), adql_text.to_string()),
-                ],
-            };
-            let writer =
-                TableDataWriter::start(Vec::new(), &preamble, &fields, TimestampStyle::Dali)
-                    .expect("writing to memory cannot fail");
-            (Box::new(writer), VOTABLE)
-        }
-        Format::Csv => {
-            let writer = CsvWriter::start(Vec::new(), &fields, TimestampStyle::Dali)
-                .expect("writing to memory cannot fail");
-            (Box::new(writer), CSV)
-        }
+        Format::TableData => (
+            Box::new(TableDataWriter::start(Vec::new(), &preamble, &fields, style).expect(memory)),
+            VOTABLE,
+        ),
+        Format::Binary2 => (
+            Box::new(Binary2Writer::start(Vec::new(), &preamble, &fields, style).expect(memory)),
+            VOTABLE,
+        ),
+        Format::Csv => (
+            Box::new(CsvWriter::start(Vec::new(), &fields, style).expect(memory)),
+            CSV,
+        ),
+        Format::Tsv => (
+            Box::new(
+                CsvWriter::with_separator(Vec::new(), &fields, style, Separator::Tab)
+                    .expect(memory),
+            ),
+            "text/tab-separated-values; charset=utf-8",
+        ),
+        Format::Json => (
+            Box::new(JsonWriter::start(Vec::new(), &fields, style).expect(memory)),
+            "application/json",
+        ),
     };
     Ok(stream_results(state.reader.clone(), query, writer, content_type).await?)
 }

@@ -295,21 +295,23 @@ fn capabilities_document(base: &str) -> String {
             xml.write_event(Event::End(BytesEnd::new("languageFeatures")))?;
         }
         xml.write_event(Event::End(BytesEnd::new("language")))?;
-        for (mime, aliases, id) in [
-            (
-                "application/x-votable+xml",
-                &["votable", "votable/td"][..],
-                Some("ivo://ivoa.net/std/TAPRegExt#output-votable-td"),
-            ),
-            ("text/csv", &["csv"][..], None),
-        ] {
-            let mut format = BytesStart::new("outputFormat");
+        for (format, mime, aliases) in super::sync::FORMATS {
+            let mut element = BytesStart::new("outputFormat");
+            let id = match format {
+                super::sync::Format::TableData => {
+                    Some("ivo://ivoa.net/std/TAPRegExt#output-votable-td")
+                }
+                super::sync::Format::Binary2 => {
+                    Some("ivo://ivoa.net/std/TAPRegExt#output-votable-binary2")
+                }
+                _ => None,
+            };
             if let Some(id) = id {
-                format.push_attribute(("ivo-id", id));
+                element.push_attribute(("ivo-id", id));
             }
-            xml.write_event(Event::Start(format))?;
+            xml.write_event(Event::Start(element))?;
             text_element(xml, "mime", mime)?;
-            for alias in aliases {
+            for alias in *aliases {
                 text_element(xml, "alias", alias)?;
             }
             xml.write_event(Event::End(BytesEnd::new("outputFormat")))?;

@@ -1,61 +1,108 @@
-//! CSV (RFC 4180): a header line of column names, then one line per row; NULL is empty.
+//! CSV (RFC 4180) and TSV (IANA text/tab-separated-values): a header line of column names,
+//! then one line per row; NULL is empty. CSV quotes what needs it; TSV has no quoting, so a
+//! tab or line break inside a value becomes a space.
 
 use std::io::{self, Write};
 
 use super::{format_double, Cell, Field, QueryStatus, ResultWriter, TimestampStyle};
 
+/// The two delimited-text formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Separator {
+    Comma,
+    Tab,
+}
+
 pub struct CsvWriter<W: Write> {
     out: W,
     timestamps: TimestampStyle,
+    separator: Separator,
     line: Vec<u8>,
 }
 
 impl<W: Write> CsvWriter<W> {
-    pub fn start(mut out: W, fields: &[Field], timestamps: TimestampStyle) -> io::Result<Self> {
-        let mut line = Vec::new();
-        for (index, field) in fields.iter().enumerate() {
-            if index > 0 {
-                line.push(b',');
-            }
-            quote(&field.name, &mut line);
-        }
-        line.extend_from_slice(b"\r\n");
-        out.write_all(&line)?;
-        Ok(CsvWriter {
+    pub fn start(out: W, fields: &[Field], timestamps: TimestampStyle) -> io::Result<Self> {
+        Self::with_separator(out, fields, timestamps, Separator::Comma)
+    }
+
+    pub fn with_separator(
+        out: W,
+        fields: &[Field],
+        timestamps: TimestampStyle,
+        separator: Separator,
+    ) -> io::Result<Self> {
+        let mut writer = CsvWriter {
             out,
             timestamps,
-            line,
-        })
+            separator,
+            line: Vec::new(),
+        };
+        for (index, field) in fields.iter().enumerate() {
+            if index > 0 {
+                writer.line.push(writer.delimiter());
+            }
+            writer.push_text(&field.name);
+        }
+        writer.line.extend_from_slice(b"\r\n");
+        writer.out.write_all(&writer.line)?;
+        Ok(writer)
+    }
+
+    fn delimiter(&self) -> u8 {
+        match self.separator {
+            Separator::Comma => b',',
+            Separator::Tab => b'\t',
+        }
+    }
+
+    fn push_text(&mut self, text: &str) {
+        match self.separator {
+            Separator::Comma => quote(text, &mut self.line),
+            Separator::Tab => {
+                for c in text.chars() {
+                    let c = if matches!(c, '\t' | '\n' | '\r') {
+                        ' '
+                    } else {
+                        c
+                    };
+                    let mut buffer = [0; 4];
+                    self.line
+                        .extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+                }
+            }
+        }
     }
 }
 
 impl ResultWriter for CsvWriter<Vec<u8>> {
     fn write_row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
-        let line = &mut self.line;
-        line.clear();
+        self.line.clear();
+        let delimiter = self.delimiter();
         for (index, cell) in cells.iter().enumerate() {
             if index > 0 {
-                line.push(b',');
+                self.line.push(delimiter);
             }
             match cell {
                 Cell::Null => {}
                 Cell::Double(value) if value.is_nan() => {}
-                Cell::Text(text) => quote(text, line),
-                Cell::Integer(value) => write!(line, "{value}")?,
-                Cell::Double(value) => format_double(*value, line),
+                Cell::Text(text) => self.push_text(text),
+                Cell::Integer(value) => write!(self.line, "{value}")?,
+                Cell::Double(value) => format_double(*value, &mut self.line),
                 Cell::Boolean(value) => {
-                    line.extend_from_slice(if *value { b"true" } else { b"false" })
+                    self.line
+                        .extend_from_slice(if *value { b"true" } else { b"false" })
                 }
                 Cell::Timestamp(timestamp) => {
-                    line.extend_from_slice(self.timestamps.format(timestamp).as_bytes())
+                    let text = self.timestamps.format(timestamp);
+                    self.line.extend_from_slice(text.as_bytes());
                 }
             }
         }
-        line.extend_from_slice(b"\r\n");
-        self.out.write_all(line)
+        self.line.extend_from_slice(b"\r\n");
+        self.out.write_all(&self.line)
     }
 
-    /// CSV has no place for a status: an error ends the stream abnormally instead.
+    /// These formats have no place for a status: an error ends the stream abnormally instead.
     fn finish(&mut self, _status: &QueryStatus) -> io::Result<()> {
         Ok(())
     }
@@ -89,9 +136,8 @@ mod tests {
     use super::*;
     use crate::votable::Datatype;
 
-    #[test]
-    fn quotes_only_what_needs_it_and_leaves_nulls_empty() {
-        let field = |name: &str| Field {
+    fn field(name: &str) -> Field {
+        Field {
             name: name.into(),
             datatype: Datatype::Char,
             arraysize: Some("*".into()),
@@ -100,7 +146,11 @@ mod tests {
             utype: None,
             xtype: None,
             description: None,
-        };
+        }
+    }
+
+    #[test]
+    fn quotes_only_what_needs_it_and_leaves_nulls_empty() {
         let mut writer = CsvWriter::start(
             Vec::new(),
             &[field("a"), field("b,c")],
@@ -117,6 +167,24 @@ mod tests {
         assert_eq!(
             text,
             "a,\"b,c\"\r\n{'U1-U2': None},\r\n\"say \"\"hi\"\"\",1.5\r\n"
+        );
+    }
+
+    #[test]
+    fn tsv_separates_with_tabs_and_never_lets_a_value_break_a_line() {
+        let mut writer = CsvWriter::with_separator(
+            Vec::new(),
+            &[field("a"), field("b")],
+            TimestampStyle::Dali,
+            Separator::Tab,
+        )
+        .unwrap();
+        writer
+            .write_row(&[Cell::Text("x\ty\nz, \"q\""), Cell::Integer(3)])
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(writer.take_output()).unwrap(),
+            "a\tb\r\nx y z, \"q\"\t3\r\n"
         );
     }
 }

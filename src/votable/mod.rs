@@ -1,7 +1,10 @@
-//! Streaming result writers: VOTable TABLEDATA and CSV, fed row by row into any `io::Write`,
-//! in constant memory. They know nothing of HTTP or the database: tests read the buffer back.
+//! Streaming result writers: VOTable TABLEDATA and BINARY2, CSV, TSV and JSON, fed row by row
+//! into any `io::Write`, in constant memory. They know nothing of HTTP or the database: tests
+//! read the buffer back.
 
+mod binary2;
 mod csv;
+mod json;
 mod tabledata;
 
 use std::io;
@@ -10,7 +13,9 @@ use chrono::{DateTime, Utc};
 
 use crate::schema::Column;
 
-pub use csv::CsvWriter;
+pub use binary2::Binary2Writer;
+pub use csv::{CsvWriter, Separator};
+pub use json::JsonWriter;
 pub use tabledata::TableDataWriter;
 
 /// VOTable primitive datatypes this service produces.

@@ -26,33 +26,7 @@ impl<W: Write> TableDataWriter<W> {
         fields: &[Field],
         timestamps: TimestampStyle,
     ) -> io::Result<Self> {
-        let mut xml = quick_xml::Writer::new_with_indent(out, b' ', 1);
-        xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-        let mut votable = BytesStart::new("VOTABLE");
-        votable.push_attribute(("version", "1.4"));
-        votable.push_attribute(("xmlns", NAMESPACE));
-        votable.push_attribute(("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"));
-        xml.write_event(Event::Start(votable))?;
-        let mut resource = BytesStart::new("RESOURCE");
-        resource.push_attribute(("type", "results"));
-        xml.write_event(Event::Start(resource))?;
-        for (name, value) in &preamble.infos {
-            write_info(&mut xml, name, value, None)?;
-        }
-        for (name, value) in &preamble.params {
-            let mut param = BytesStart::new("PARAM");
-            param.push_attribute(("ID", name.as_str()));
-            param.push_attribute(("arraysize", "*"));
-            param.push_attribute(("datatype", "unicodeChar"));
-            param.push_attribute(("name", name.as_str()));
-            param.push_attribute(("value", value.as_str()));
-            xml.write_event(Event::Empty(param))?;
-        }
-        xml.write_event(Event::Start(BytesStart::new("TABLE")))?;
-        for field in fields {
-            write_field(&mut xml, field)?;
-        }
-        xml.write_event(Event::Start(BytesStart::new("DATA")))?;
+        let mut xml = open_document(out, preamble, fields)?;
         xml.write_event(Event::Start(BytesStart::new("TABLEDATA")))?;
         xml.get_mut().write_all(b"\n")?;
         Ok(TableDataWriter {
@@ -71,22 +45,65 @@ impl<W: Write> TableDataWriter<W> {
     }
 
     fn end_document(&mut self, status: &QueryStatus) -> io::Result<()> {
-        for name in ["TABLEDATA", "DATA", "TABLE"] {
-            self.xml.write_event(Event::End(BytesEnd::new(name)))?;
-        }
-        // DALI: a status other than OK is reported after the table it concerns.
-        match status {
-            QueryStatus::Ok => {}
-            QueryStatus::Overflow => write_info(&mut self.xml, "QUERY_STATUS", "OVERFLOW", None)?,
-            QueryStatus::Error(message) => {
-                write_info(&mut self.xml, "QUERY_STATUS", "ERROR", Some(message))?
-            }
-        }
         self.xml
-            .write_event(Event::End(BytesEnd::new("RESOURCE")))?;
-        self.xml.write_event(Event::End(BytesEnd::new("VOTABLE")))?;
-        self.xml.get_mut().write_all(b"\n")
+            .write_event(Event::End(BytesEnd::new("TABLEDATA")))?;
+        close_document(&mut self.xml, status)
     }
+}
+
+/// The document up to and including `<DATA>`: the same for every serialisation.
+pub(super) fn open_document<W: Write>(
+    out: W,
+    preamble: &Preamble,
+    fields: &[Field],
+) -> io::Result<quick_xml::Writer<W>> {
+    let mut xml = quick_xml::Writer::new_with_indent(out, b' ', 1);
+    xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let mut votable = BytesStart::new("VOTABLE");
+    votable.push_attribute(("version", "1.4"));
+    votable.push_attribute(("xmlns", NAMESPACE));
+    votable.push_attribute(("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"));
+    xml.write_event(Event::Start(votable))?;
+    let mut resource = BytesStart::new("RESOURCE");
+    resource.push_attribute(("type", "results"));
+    xml.write_event(Event::Start(resource))?;
+    for (name, value) in &preamble.infos {
+        write_info(&mut xml, name, value, None)?;
+    }
+    for (name, value) in &preamble.params {
+        let mut param = BytesStart::new("PARAM");
+        param.push_attribute(("ID", name.as_str()));
+        param.push_attribute(("arraysize", "*"));
+        param.push_attribute(("datatype", "unicodeChar"));
+        param.push_attribute(("name", name.as_str()));
+        param.push_attribute(("value", value.as_str()));
+        xml.write_event(Event::Empty(param))?;
+    }
+    xml.write_event(Event::Start(BytesStart::new("TABLE")))?;
+    for field in fields {
+        write_field(&mut xml, field)?;
+    }
+    xml.write_event(Event::Start(BytesStart::new("DATA")))?;
+    Ok(xml)
+}
+
+/// Everything after the serialisation's element: `</DATA></TABLE>`, the status when it is not
+/// OK (DALI: after the table it concerns), and the end of the document.
+pub(super) fn close_document<W: Write>(
+    xml: &mut quick_xml::Writer<W>,
+    status: &QueryStatus,
+) -> io::Result<()> {
+    for name in ["DATA", "TABLE"] {
+        xml.write_event(Event::End(BytesEnd::new(name)))?;
+    }
+    match status {
+        QueryStatus::Ok => {}
+        QueryStatus::Overflow => write_info(xml, "QUERY_STATUS", "OVERFLOW", None)?,
+        QueryStatus::Error(message) => write_info(xml, "QUERY_STATUS", "ERROR", Some(message))?,
+    }
+    xml.write_event(Event::End(BytesEnd::new("RESOURCE")))?;
+    xml.write_event(Event::End(BytesEnd::new("VOTABLE")))?;
+    xml.get_mut().write_all(b"\n")
 }
 
 impl ResultWriter for TableDataWriter<Vec<u8>> {
