@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{get, post_form, serve_test_headers, Server, VoTable};
+use support::{get, post_form, serve_test_headers, Server, VoTable, Workspace};
 
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -321,4 +321,36 @@ async fn an_error_after_the_first_row_ends_the_votable_with_an_error_status() {
     assert_eq!(error.1, "ERROR", "{body}");
     assert_eq!(body.matches("<VOTABLE").count(), 1);
     assert!(body.trim_end().ends_with("</VOTABLE>"));
+}
+
+/// Every published example runs, and the examples page says so the way DALI asks.
+#[tokio::test]
+async fn every_example_query_runs() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "500"]);
+    workspace.ingest_ok(&[support::header_file("night.hdr")]);
+    let (status, page) = get(&server.url("/tap/examples")).await;
+    assert_eq!(status, 200);
+    let queries: Vec<String> = page
+        .split("<pre property=\"query\">")
+        .skip(1)
+        .map(|rest| html_unescape(&rest[..rest.find("</pre>").unwrap()]))
+        .collect();
+    assert!(queries.len() >= 12, "{} examples", queries.len());
+    assert_eq!(page.matches("typeof=\"example\"").count(), queries.len());
+    for query in &queries {
+        let (status, body) = sync(&server, query, "").await;
+        assert_eq!(status, 200, "{query}\n{body}");
+        let table = VoTable::parse(&body);
+        assert!(!table.info_after_table, "{query}: {:?}", table.infos);
+        assert!(!table.fields.is_empty());
+    }
+}
+
+fn html_unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
 }

@@ -1114,11 +1114,27 @@ impl Checker<'_> {
         })
     }
 
+    /// The unit of a value: a column's, kept by aggregates that do not change it and by sums
+    /// and differences of values in one unit.
     fn unit_of(&self, expr: &Expr, scope: &Scope<'_>) -> Option<String> {
         match expr {
             Expr::Column(column) => column_info(column, scope).and_then(|c| c.unit.clone()),
             Expr::InUnit { unit, .. } => Some(unit.clone()),
             Expr::Nested(inner) | Expr::Negate(inner) => self.unit_of(inner, scope),
+            Expr::Call {
+                function:
+                    Function::Min | Function::Max | Function::Avg | Function::Sum | Function::Abs,
+                arguments,
+                ..
+            } => arguments.first().and_then(|a| self.unit_of(a, scope)),
+            Expr::Binary {
+                operator: BinaryOperator::Plus | BinaryOperator::Minus,
+                left,
+                right,
+            } => {
+                let unit = self.unit_of(left, scope)?;
+                (self.unit_of(right, scope).as_ref() == Some(&unit)).then_some(unit)
+            }
             _ => None,
         }
     }

@@ -346,6 +346,20 @@ fn capabilities_document(base: &str) -> String {
             interface(xml, &format!("{base}/{path}"), "full", None, None)?;
             xml.write_event(Event::End(BytesEnd::new("capability")))?;
         }
+        // DALI examples: a web page, so a browser interface.
+        let mut examples = BytesStart::new("capability");
+        examples.push_attribute(("standardID", "ivo://ivoa.net/std/DALI#examples"));
+        xml.write_event(Event::Start(examples))?;
+        let mut interface = BytesStart::new("interface");
+        interface.push_attribute(("xsi:type", "vr:WebBrowser"));
+        xml.write_event(Event::Start(interface))?;
+        let mut access = BytesStart::new("accessURL");
+        access.push_attribute(("use", "full"));
+        xml.write_event(Event::Start(access))?;
+        xml.write_event(Event::Text(BytesText::new(&format!("{base}/examples"))))?;
+        xml.write_event(Event::End(BytesEnd::new("accessURL")))?;
+        xml.write_event(Event::End(BytesEnd::new("interface")))?;
+        xml.write_event(Event::End(BytesEnd::new("capability")))?;
         xml.write_event(Event::End(BytesEnd::new("vosi:capabilities")))
     };
     write(&mut xml).expect("writing to memory cannot fail");
