@@ -11,15 +11,14 @@
 //!
 //! Environment: OBSPORTAL_BENCH_EXPOSURES, OBSPORTAL_BENCH_SECONDS (per measurement, default 10).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
-
-const RADIUS_ARCSEC: f64 = 30.0;
+use common::{env_number, pgbench, read_targets, set_mode, start_server, summarise, RADIUS_ARCSEC};
 
 fn main() {
     let exposures: u64 = env_number("OBSPORTAL_BENCH_EXPOSURES", 300_000);
@@ -50,11 +49,18 @@ fn main() {
         "clients", "http req/s", "p50 ms", "p99 ms", "pgbench tx/s", "p50 ms", "p99 ms", "ratio"
     );
     for clients in [1, 4, 16] {
-        let http = runtime.block_on(http_load(
-            &base_url,
+        let url = format!("{base_url}/search.votable");
+        let http = runtime.block_on(common::http_load(
             targets.clone(),
             clients,
             Duration::from_secs(seconds),
+            move |http, (ra, dec)| {
+                http.post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(format!(
+                        "ra={ra}&dec={dec}&radius={RADIUS_ARCSEC:.1}&all_fields=false"
+                    ))
+            },
         ));
         let reference = pgbench(&data_dir, &connection, clients, seconds, targets.len());
         println!(
@@ -78,196 +84,6 @@ fn main() {
         .arg(server.id().to_string())
         .status();
     let _ = server.wait();
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn set_mode(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn start_server(data_dir: &Path, exposures: u64) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_obsportal"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--demo-rows",
-            &exposures.to_string(),
-            "--data-dir",
-        ])
-        .arg(data_dir.join("data"))
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(url) = line.strip_prefix("obsportal listening on ") {
-            return (child, url.trim_end_matches('/').to_string());
-        }
-    }
-    let status = child.wait().unwrap();
-    panic!("the server stopped before listening ({status})");
-}
-
-/// Connection string of the embedded cluster, and every target position.
-async fn read_targets(data_dir: &Path) -> (Vec<(f64, f64)>, String) {
-    let pid = std::fs::read_to_string(data_dir.join("data/pgdata/postmaster.pid")).unwrap();
-    let port = pid.lines().nth(3).unwrap().trim().to_string();
-    let connection = format!(
-        "host={} port={port} user=obsportal dbname=obsportal",
-        data_dir.join("data/run").display()
-    );
-    let (client, driver) = tokio_postgres::connect(&connection, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(driver);
-    let rows = client
-        .query("SELECT ra, dec FROM obsportal.target ORDER BY id", &[])
-        .await
-        .unwrap();
-    (
-        rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
-        connection,
-    )
-}
-
-struct Rate {
-    rate: f64,
-    p50: f64,
-    p99: f64,
-}
-
-fn summarise(mut latencies_ms: Vec<f64>, elapsed: Duration) -> Rate {
-    latencies_ms.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies_ms[((latencies_ms.len() as f64 - 1.0) * q).round() as usize];
-    Rate {
-        rate: latencies_ms.len() as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-    }
-}
-
-async fn http_load(
-    base_url: &str,
-    targets: Arc<Vec<(f64, f64)>>,
-    clients: usize,
-    duration: Duration,
-) -> Rate {
-    let start = Instant::now();
-    let deadline = start + duration;
-    let mut tasks = Vec::new();
-    for client_number in 0..clients {
-        let url = format!("{base_url}/search.votable");
-        let targets = targets.clone();
-        tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut rng = rand::rngs::StdRng::seed_from_u64(client_number as u64);
-            let mut latencies = Vec::new();
-            while Instant::now() < deadline {
-                let (ra, dec) = targets[rng.gen_range(0..targets.len())];
-                let body = format!("ra={ra}&dec={dec}&radius={RADIUS_ARCSEC:.1}&all_fields=false");
-                let sent = Instant::now();
-                let response = http
-                    .post(&url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(response.status().is_success());
-                let text = response.text().await.unwrap();
-                assert!(text.ends_with("</VOTABLE>\n"));
-                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-            }
-            latencies
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap());
-    }
-    summarise(all, start.elapsed())
-}
-
-/// pgbench with the API's query, prepared, on random targets; latencies from its log.
-fn pgbench(
-    data_dir: &Path,
-    connection: &str,
-    clients: usize,
-    seconds: u64,
-    targets: usize,
-) -> Rate {
-    let script = data_dir.join("cone.sql");
-    let columns = "exp_id, exp_header_id, exp_mjd_start, exp_mjd_end, exp_projected_baselines, exp_tau0, \
-                   exp_temperature, exp_seeing, obs_id, obs_type, obs_program, interferometer_name, \
-                   interferometer_stations, instrument_name, instrument_mode, instrument_submode, target_id, \
-                   target_name, target_ra, target_dec";
-    std::fs::write(
-        &script,
-        format!(
-            "\\set id random(1, {targets})\n\
-             SELECT {columns} FROM obsportal.exposures WHERE spoint(radians(target_ra), radians(target_dec)) \
-             @ scircle((SELECT spoint(radians(ra), radians(dec)) FROM obsportal.target WHERE id = :id), \
-             radians({RADIUS_ARCSEC} / 3600)) ORDER BY exp_mjd_start, exp_id;\n"
-        ),
-    )
-    .unwrap();
-    let logs = data_dir.join("pgbench-logs");
-    let _ = std::fs::remove_dir_all(&logs);
-    std::fs::create_dir_all(&logs).unwrap();
-    let parts: std::collections::HashMap<&str, &str> = connection
-        .split(' ')
-        .filter_map(|p| p.split_once('='))
-        .collect();
-    let status = Command::new("/usr/lib/postgresql/15/bin/pgbench")
-        .args([
-            "-n",
-            "-M",
-            "prepared",
-            "-l",
-            "-c",
-            &clients.to_string(),
-            "-j",
-            &clients.min(2).to_string(),
-        ])
-        .args([
-            "-T",
-            &seconds.to_string(),
-            "-h",
-            parts["host"],
-            "-p",
-            parts["port"],
-            "-U",
-            "obsportal",
-        ])
-        .arg(format!("--log-prefix={}", logs.join("cone").display()))
-        .arg("-f")
-        .arg(&script)
-        .arg("obsportal")
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let mut latencies = Vec::new();
-    for entry in std::fs::read_dir(&logs).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        // client transaction latency_us script epoch_s epoch_us
-        latencies.extend(
-            text.lines()
-                .filter_map(|l| l.split(' ').nth(2)?.parse::<f64>().ok())
-                .map(|us| us / 1000.0),
-        );
-    }
-    summarise(latencies, Duration::from_secs(seconds))
 }
 
 /// Median over repeated loads of /search with 100 rows, and of its count and page queries.
