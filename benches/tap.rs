@@ -1,0 +1,262 @@
+//! TAP benchmark (not a test): `cargo bench --bench tap`.
+//!
+//! Starts the release server on an embedded cluster holding EXPOSURES demo exposures (default
+//! 1,000,000; the data directory is kept in /tmp between runs), then, in the same run:
+//! - streams `SELECT * FROM obsportal.exposures` through `/tap/sync` as BINARY2, TABLEDATA and
+//!   CSV: time to first byte, rows/s, MB/s and the server's peak resident memory while it
+//!   streams, beside the reference `psql COPY (same SELECT) TO STDOUT` timed in the same run;
+//! - the same for MULTIPLY times as many rows (default 10: every exposure crossed with ten
+//!   exposures), to show that memory does not grow with the result;
+//! - ADQL cone searches through `/tap/sync` from 1, 4 and 16 concurrent clients beside
+//!   `pgbench` running the equivalent prepared pg_sphere query.
+//!
+//! Environment: OBSPORTAL_BENCH_EXPOSURES, OBSPORTAL_BENCH_MULTIPLY,
+//! OBSPORTAL_BENCH_SECONDS (per cone measurement, default 10).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{
+    env_number, pgbench, read_targets, set_mode, start_server, API_COLUMNS, RADIUS_ARCSEC,
+};
+
+fn main() {
+    let exposures: u64 = env_number("OBSPORTAL_BENCH_EXPOSURES", 1_000_000);
+    let multiply: u64 = env_number("OBSPORTAL_BENCH_MULTIPLY", 10);
+    let seconds: u64 = env_number("OBSPORTAL_BENCH_SECONDS", 10);
+    let data_dir = PathBuf::from(format!("/tmp/obsportal-bench-tap-{exposures}"));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    set_mode(&data_dir);
+
+    println!(
+        "== starting the server on {} ({exposures} demo exposures; the first run imports them)",
+        data_dir.display()
+    );
+    let started = Instant::now();
+    let (mut server, base_url) = start_server(&data_dir, exposures);
+    println!(
+        "   ready in {:.1} s at {base_url}",
+        started.elapsed().as_secs_f64()
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (targets, connection) = runtime.block_on(read_targets(&data_dir));
+
+    let all = "SELECT * FROM obsportal.exposures";
+    let crossed = format!(
+        "SELECT e.* FROM obsportal.exposures AS e \
+         CROSS JOIN (SELECT TOP {multiply} exp_id FROM obsportal.exposures) AS t"
+    );
+    let crossed_sql = format!(
+        "SELECT e.* FROM obsportal.exposures AS e \
+         CROSS JOIN (SELECT exp_id FROM obsportal.exposures LIMIT {multiply}) AS t"
+    );
+    for (label, adql, sql) in [
+        ("every exposure", all.to_string(), all.to_string()),
+        ("every exposure x MULTIPLY", crossed, crossed_sql),
+    ] {
+        println!("\n== streaming {label}: /tap/sync vs psql COPY of the same rows");
+
+        let copy_seconds = psql_copy(&connection, &sql);
+        let rows = count_rows(&connection, &sql);
+        println!(
+            "{:>10} {:>10} {:>12} {:>10} {:>10} {:>12} {:>10}",
+            "format", "ttfb ms", "rows/s", "MB/s", "seconds", "peak RSS MB", "x COPY"
+        );
+        println!(
+            "{:>10} {:>10} {:>12} {:>10} {:>10.1} {:>12} {:>10.2}",
+            "COPY", "", "", "", copy_seconds, "", 1.0
+        );
+        for format in ["votable/b2", "votable", "csv"] {
+            let stream = runtime.block_on(stream_query(&base_url, &adql, format, server.id()));
+            match format {
+                "csv" => assert_eq!(stream.row_marks, rows + 1, "CSV lines: header + rows"),
+                "votable" => assert_eq!(stream.row_marks, rows, "TABLEDATA rows"),
+                _ => {}
+            }
+            println!(
+                "{format:>10} {:>10.1} {:>12.0} {:>10.1} {:>10.1} {:>12.1} {:>10.2}",
+                stream.first_byte_ms,
+                rows as f64 / stream.seconds,
+                stream.bytes as f64 / 1e6 / stream.seconds,
+                stream.seconds,
+                stream.peak_rss_mb,
+                stream.seconds / copy_seconds
+            );
+        }
+    }
+
+    println!(
+        "\n== ADQL cone searches: /tap/sync vs pgbench (same rows, same database), {seconds} s each"
+    );
+    println!(
+        "{:>8} {:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>8}",
+        "clients", "http req/s", "p50 ms", "p99 ms", "pgbench tx/s", "p50 ms", "p99 ms", "ratio"
+    );
+    let targets = Arc::new(targets);
+    for clients in [1, 4, 16] {
+        let url = format!("{base_url}/tap/sync");
+        let http = runtime.block_on(common::http_load(
+            targets.clone(),
+            clients,
+            Duration::from_secs(seconds),
+            move |http, (ra, dec)| {
+                let query = format!(
+                    "SELECT {API_COLUMNS} FROM obsportal.exposures WHERE \
+                     1 = CONTAINS(POINT('ICRS', target_ra, target_dec), \
+                     CIRCLE('ICRS', {ra}, {dec}, {RADIUS_ARCSEC} / 3600.0)) \
+                     ORDER BY exp_mjd_start, exp_id"
+                );
+                http.post(&url).form(&[
+                    ("REQUEST", "doQuery"),
+                    ("LANG", "ADQL"),
+                    ("QUERY", query.as_str()),
+                ])
+            },
+        ));
+        let reference = pgbench(&data_dir, &connection, clients, seconds, targets.len());
+        println!(
+            "{clients:>8} {:>12.0} {:>10.2} {:>10.2} {:>12.0} {:>10.2} {:>10.2} {:>8.2}",
+            http.rate,
+            http.p50,
+            http.p99,
+            reference.rate,
+            reference.p50,
+            reference.p99,
+            http.rate / reference.rate
+        );
+    }
+
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status();
+    let _ = server.wait();
+}
+
+/// Seconds `psql` takes to COPY the rows of `sql` to a discarded stdout.
+fn psql_copy(connection: &str, sql: &str) -> f64 {
+    let started = Instant::now();
+    let status = Command::new("/usr/lib/postgresql/15/bin/psql")
+        .arg(connection)
+        .args(["-X", "-q", "-c"])
+        .arg(format!("COPY ({sql}) TO STDOUT"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    started.elapsed().as_secs_f64()
+}
+
+struct Streamed {
+    first_byte_ms: f64,
+    seconds: f64,
+    bytes: u64,
+    /// CSV lines or TABLEDATA rows seen; 0 for BINARY2, whose rows are not delimited.
+    row_marks: u64,
+    peak_rss_mb: f64,
+}
+
+/// Runs `adql` through /tap/sync in `format`, reading the answer chunk by chunk (as a client
+/// writing to disk would) while a thread samples the server's resident memory.
+async fn stream_query(base_url: &str, adql: &str, format: &str, server_pid: u32) -> Streamed {
+    let peak_kb = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak_kb, done) = (peak_kb.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                peak_kb.fetch_max(resident_kb(server_pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+
+    let started = Instant::now();
+    let mut response = reqwest::Client::new()
+        .post(format!("{base_url}/tap/sync"))
+        .form(&[
+            ("REQUEST", "doQuery"),
+            ("LANG", "ADQL"),
+            ("MAXREC", "10000000"),
+            ("FORMAT", format),
+            ("QUERY", adql),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let mut first_byte = None;
+    let (mut bytes, mut row_marks) = (0u64, 0u64);
+    let (mut tail, mut carry) = (Vec::new(), Vec::new());
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        first_byte.get_or_insert_with(|| started.elapsed());
+        bytes += chunk.len() as u64;
+        row_marks += count_row_marks(format, &mut carry, &chunk);
+        tail = chunk[chunk.len().saturating_sub(4096)..].to_vec();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+
+    let tail = String::from_utf8_lossy(&tail);
+    assert!(
+        !tail.contains("OVERFLOW") && !tail.contains("ERROR"),
+        "the stream did not end cleanly: …{tail}"
+    );
+    Streamed {
+        first_byte_ms: first_byte.unwrap().as_secs_f64() * 1000.0,
+        seconds,
+        bytes,
+        row_marks,
+        peak_rss_mb: peak_kb.load(Ordering::Relaxed) as f64 / 1024.0,
+    }
+}
+
+/// Row delimiters in a chunk: CSV lines, or TABLEDATA `<TR>` elements (`carry` holds the last
+/// bytes of the previous chunk, so a tag split between two chunks counts once).
+fn count_row_marks(format: &str, carry: &mut Vec<u8>, chunk: &[u8]) -> u64 {
+    match format {
+        "csv" => chunk.iter().filter(|&&b| b == b'\n').count() as u64,
+        "votable" => {
+            carry.extend_from_slice(chunk);
+            let found = carry.windows(4).filter(|w| w == b"<TR>").count() as u64;
+            carry.drain(..carry.len().saturating_sub(3));
+            found
+        }
+        _ => 0,
+    }
+}
+
+/// Rows `sql` returns, counted by PostgreSQL.
+fn count_rows(connection: &str, sql: &str) -> u64 {
+    let output = Command::new("/usr/lib/postgresql/15/bin/psql")
+        .arg(connection)
+        .args(["-X", "-A", "-t", "-c"])
+        .arg(format!("SELECT count(*) FROM ({sql}) AS q"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Resident memory of a process in KiB, from /proc.
+fn resident_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
