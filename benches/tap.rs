@@ -1,7 +1,11 @@
 //! TAP benchmark (not a test): `cargo bench --bench tap`.
 //!
-//! Starts the release server on an embedded cluster holding EXPOSURES demo exposures (default
-//! 1,000,000; the data directory is kept in /tmp between runs), then, in the same run:
+//! First, the result writers alone on one core: rows/s writing a synthetic `obsportal.exposures`
+//! row (31 columns, text, doubles, integers, timestamps) into memory, beside a plain
+//! `Vec::extend_from_slice` of the same row's TABLEDATA bytes as the reference.
+//!
+//! Then it starts the release server on an embedded cluster holding EXPOSURES demo exposures
+//! (default 1,000,000; the data directory is kept in /tmp between runs), and, in the same run:
 //! - streams `SELECT * FROM obsportal.exposures` through `/tap/sync` as BINARY2, TABLEDATA and
 //!   CSV: time to first byte, rows/s, MB/s and the server's peak resident memory while it
 //!   streams, beside the reference `psql COPY (same SELECT) TO STDOUT` timed in the same run;
@@ -21,6 +25,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use obsportal::votable::{
+    Binary2Writer, Cell, CsvWriter, Datatype, Field, Preamble, ResultWriter, TableDataWriter,
+    TimestampStyle,
+};
+
 use common::{
     env_number, pgbench, read_targets, set_mode, start_server, API_COLUMNS, RADIUS_ARCSEC,
 };
@@ -29,6 +38,8 @@ fn main() {
     let exposures: u64 = env_number("OBSPORTAL_BENCH_EXPOSURES", 1_000_000);
     let multiply: u64 = env_number("OBSPORTAL_BENCH_MULTIPLY", 10);
     let seconds: u64 = env_number("OBSPORTAL_BENCH_SECONDS", 10);
+    writer_rates(env_number("OBSPORTAL_BENCH_WRITER_ROWS", 2_000_000));
+
     let data_dir = PathBuf::from(format!("/tmp/obsportal-bench-tap-{exposures}"));
     std::fs::create_dir_all(&data_dir).unwrap();
     set_mode(&data_dir);
@@ -136,6 +147,86 @@ fn main() {
         .arg(server.id().to_string())
         .status();
     let _ = server.wait();
+}
+
+/// Rows/s of each writer over the same synthetic row, draining its output as the server does.
+fn writer_rates(rows: u64) {
+    let table = obsportal::schema::published_table("exposures");
+    let fields: Vec<Field> = table.columns.iter().map(Field::from_column).collect();
+    let now = chrono::Utc::now();
+    let cells: Vec<Cell<'_>> = fields
+        .iter()
+        .map(|field| match field.datatype {
+            _ if field.xtype.as_deref() == Some("timestamp") => Cell::Timestamp(now),
+            Datatype::Double => Cell::Double(58_849.146_388_963),
+            Datatype::Short | Datatype::Int | Datatype::Long => Cell::Integer(1_234_567),
+            Datatype::Boolean => Cell::Boolean(true),
+            Datatype::Char | Datatype::UnicodeChar => Cell::Text("GRAVI.2020-01-09T03:34:07.546_1"),
+        })
+        .collect();
+    let preamble = Preamble::default();
+    let style = TimestampStyle::Dali;
+    let writers: Vec<(&str, Box<dyn ResultWriter>)> = vec![
+        (
+            "TABLEDATA",
+            Box::new(TableDataWriter::start(Vec::new(), &preamble, &fields, style).unwrap()),
+        ),
+        (
+            "BINARY2",
+            Box::new(Binary2Writer::start(Vec::new(), &preamble, &fields, style).unwrap()),
+        ),
+        (
+            "CSV",
+            Box::new(CsvWriter::start(Vec::new(), &fields, style).unwrap()),
+        ),
+    ];
+    println!(
+        "== writers alone, one core, {rows} rows of {} columns",
+        fields.len()
+    );
+    println!(
+        "{:>10} {:>14} {:>10} {:>14}",
+        "writer", "rows/s", "MB/s", "x memcpy"
+    );
+    let mut row_bytes = Vec::new();
+    let reference = {
+        let mut writer = TableDataWriter::start(Vec::new(), &preamble, &fields, style).unwrap();
+        writer.take_output();
+        writer.write_row(&cells).unwrap();
+        row_bytes.extend(writer.take_output());
+        let mut out = Vec::with_capacity(1 << 17);
+        let started = Instant::now();
+        for _ in 0..rows {
+            out.extend_from_slice(std::hint::black_box(&row_bytes));
+            if out.len() > 1 << 16 {
+                std::hint::black_box(&out);
+                out.clear();
+            }
+        }
+        rows as f64 / started.elapsed().as_secs_f64()
+    };
+    println!(
+        "{:>10} {reference:>14.0} {:>10.0} {:>14.2}",
+        "memcpy",
+        reference * row_bytes.len() as f64 / 1e6,
+        1.0
+    );
+    for (label, mut writer) in writers {
+        writer.take_output();
+        let (started, mut bytes) = (Instant::now(), 0);
+        for _ in 0..rows {
+            writer.write_row(std::hint::black_box(&cells)).unwrap();
+            if writer.buffered_len() > 1 << 16 {
+                bytes += std::hint::black_box(writer.take_output()).len();
+            }
+        }
+        let rate = rows as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "{label:>10} {rate:>14.0} {:>10.0} {:>14.2}",
+            rate * bytes as f64 / rows as f64 / 1e6,
+            rate / reference
+        );
+    }
 }
 
 /// Seconds `psql` takes to COPY the rows of `sql` to a discarded stdout.

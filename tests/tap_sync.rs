@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{get, post_form, serve_test_headers, Server, VoTable, Workspace};
+use support::{get, post, post_form, serve_test_headers, Server, VoTable, Workspace};
 
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -181,6 +181,58 @@ async fn post_lower_case_names_and_csv() {
         "{}",
         lines[1]
     );
+}
+
+#[tokio::test]
+async fn multipart_posts_are_read_like_forms() {
+    let (_workspace, server) = serve_test_headers();
+    let query = "SELECT TOP 3 exp_id, exp_seeing FROM obsportal.exposures ORDER BY exp_id";
+    let (_, _, from_form) = post_form(
+        &server.url("/tap/sync"),
+        &[
+            ("LANG", "ADQL"),
+            ("QUERY", query),
+            ("RESPONSEFORMAT", "csv"),
+        ],
+    )
+    .await;
+    // As TAP clients send it: text parts, and a file part (an upload, not taken yet) that
+    // must not be mistaken for a parameter.
+    let boundary = "obsportal-test-boundary";
+    let part = |name: &str, value: &str| {
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        )
+    };
+    let body = [
+        part("lang", "ADQL"),
+        part("QUERY", query),
+        part("responseformat", "csv"),
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"RESPONSEFORMAT\"; \
+             filename=\"t.xml\"\r\nContent-Type: text/xml\r\n\r\njson\r\n"
+        ),
+        format!("--{boundary}--\r\n"),
+    ]
+    .concat();
+    let (status, content_type, from_multipart) = post(
+        &server.url("/tap/sync"),
+        &format!("multipart/form-data; boundary={boundary}"),
+        body,
+    )
+    .await;
+    assert_eq!(status, 200, "{from_multipart}");
+    assert!(content_type.starts_with("text/csv"), "{content_type}");
+    assert_eq!(from_multipart.lines().count(), 4, "{from_multipart}");
+    assert_eq!(from_multipart, from_form);
+
+    let (status, _, body) = post(
+        &server.url("/tap/sync"),
+        &format!("multipart/form-data; boundary={boundary}"),
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"QUERY\"\r\n\r\nSELECT"),
+    )
+    .await;
+    assert_eq!(status, 400, "a truncated multipart body is refused: {body}");
 }
 
 #[tokio::test]

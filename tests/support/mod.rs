@@ -345,9 +345,14 @@ pub async fn post_form(url: &str, form: &[(&str, &str)]) -> (u16, String, String
     let body: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
+    post(url, "application/x-www-form-urlencoded", body).await
+}
+
+/// POSTs `body` as `content_type`: status, response content type and text.
+pub async fn post(url: &str, content_type: &str, body: String) -> (u16, String, String) {
     let response = reqwest::Client::new()
         .post(url)
-        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-type", content_type)
         .body(body)
         .send()
         .await
