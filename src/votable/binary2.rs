@@ -85,12 +85,12 @@ impl<W: Write> Binary2Writer<W> {
             }
             match layout {
                 Layout::Text => {
-                    let owned;
+                    let (owned, stamp);
                     let text: &str = match cell {
                         Cell::Text(text) => text,
                         Cell::Timestamp(t) => {
-                            owned = self.timestamps.format(t);
-                            &owned
+                            stamp = self.timestamps.format(t);
+                            &stamp
                         }
                         Cell::Integer(v) => {
                             owned = v.to_string();

@@ -52,7 +52,7 @@ impl ResultWriter for JsonWriter<Vec<u8>> {
                 }
                 Cell::Text(text) => serde_json::to_writer(&mut *out, text)?,
                 Cell::Timestamp(timestamp) => {
-                    serde_json::to_writer(&mut *out, &self.timestamps.format(timestamp))?
+                    serde_json::to_writer(&mut *out, &*self.timestamps.format(timestamp))?
                 }
             }
         }

@@ -106,11 +106,48 @@ pub enum TimestampStyle {
 }
 
 impl TimestampStyle {
-    fn format(self, timestamp: &DateTime<Utc>) -> String {
-        match self {
-            TimestampStyle::Dali => timestamp.format("%Y-%m-%dT%H:%M:%S%.3f").to_string(),
-            TimestampStyle::ObsPortal => timestamp.format("%Y-%m-%d %H:%M:%S%:z").to_string(),
-        }
+    /// The timestamp as text, without allocating: writers call this for every row.
+    fn format(self, timestamp: &DateTime<Utc>) -> TimestampText {
+        use chrono::{Datelike, Timelike};
+        let mut text = TimestampText {
+            bytes: [0; 48],
+            len: 0,
+        };
+        let mut cursor = io::Cursor::new(&mut text.bytes[..]);
+        let (year, month, day) = (timestamp.year(), timestamp.month(), timestamp.day());
+        let (hour, minute, second) = (timestamp.hour(), timestamp.minute(), timestamp.second());
+        // A leap second carries 1_000_000_000 and more nanoseconds: its milliseconds stop at 999.
+        let millis = timestamp.timestamp_subsec_millis().min(999);
+        let written = match self {
+            TimestampStyle::Dali => io::Write::write_fmt(
+                &mut cursor,
+                format_args!(
+                    "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}"
+                ),
+            ),
+            TimestampStyle::ObsPortal => io::Write::write_fmt(
+                &mut cursor,
+                format_args!(
+                    "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}+00:00"
+                ),
+            ),
+        };
+        written.expect("48 bytes hold any chrono timestamp");
+        text.len = cursor.position() as usize;
+        text
+    }
+}
+
+/// A formatted timestamp on the stack.
+struct TimestampText {
+    bytes: [u8; 48],
+    len: usize,
+}
+
+impl std::ops::Deref for TimestampText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("digits and punctuation are ASCII")
     }
 }
 

@@ -124,7 +124,7 @@ impl ResultWriter for TableDataWriter<Vec<u8>> {
                 }
                 Cell::Integer(value) => {
                     row.extend_from_slice(b"<TD>");
-                    write!(row, "{value}")?;
+                    row.extend_from_slice(itoa::Buffer::new().format(*value).as_bytes());
                 }
                 Cell::Double(value) => {
                     row.extend_from_slice(b"<TD>");
@@ -213,26 +213,54 @@ fn write_info<W: Write>(
 
 /// XML text: escapes markup and replaces characters XML 1.0 cannot carry.
 fn escape_text(text: &str, out: &mut Vec<u8>) {
-    for character in text.chars() {
-        match character {
-            '&' => out.extend_from_slice(b"&amp;"),
-            '<' => out.extend_from_slice(b"&lt;"),
-            '>' => out.extend_from_slice(b"&gt;"),
-            '\t' | '\n' | '\r' => out.push(character as u8),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
-                out.extend_from_slice("\u{fffd}".as_bytes())
+    // Copies runs of bytes that need nothing in one go: most text needs no escaping at all.
+    let bytes = text.as_bytes();
+    let mut run_start = 0;
+    let mut index = 0;
+    while index < bytes.len() {
+        let replacement: &[u8] = match bytes[index] {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'\t' | b'\n' | b'\r' => {
+                index += 1;
+                continue;
             }
-            c => {
-                let mut buffer = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+            // Control characters and U+FFFE/U+FFFF (EF BF BE/BF) are not allowed in XML.
+            byte if byte < 0x20 => "\u{fffd}".as_bytes(),
+            0xEF if matches!(bytes.get(index + 1..index + 3), Some([0xBF, 0xBE | 0xBF])) => {
+                out.extend_from_slice(&bytes[run_start..index]);
+                out.extend_from_slice("\u{fffd}".as_bytes());
+                index += 3;
+                run_start = index;
+                continue;
             }
-        }
+            _ => {
+                index += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[run_start..index]);
+        out.extend_from_slice(replacement);
+        index += 1;
+        run_start = index;
     }
+    out.extend_from_slice(&bytes[run_start..]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_keeps_text_and_replaces_what_xml_forbids() {
+        let mut out = Vec::new();
+        escape_text("é\u{ffff}x>\t\u{efbf}\u{fffe}&\u{7}ok", &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "é\u{fffd}x&gt;\t\u{efbf}\u{fffd}&amp;\u{fffd}ok"
+        );
+    }
     use crate::votable::Datatype;
 
     fn field(name: &str, datatype: Datatype) -> Field {
