@@ -57,6 +57,10 @@ enum Command {
         /// If the database holds no exposures, generate and ingest this many demo exposures.
         #[arg(long, default_value_t = 0)]
         demo_rows: u64,
+        /// Seconds a user's query (TAP, portal, cone search) may run before it is cancelled.
+        #[arg(long, env = "OBSPORTAL_QUERY_TIMEOUT", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        query_timeout: u64,
     },
     /// Ingest ESO headers: header text files, FITS files, directories, .tar(.gz) bundles.
     Ingest {
@@ -109,7 +113,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             listen,
             database,
             demo_rows,
-        } => serve(listen, &database, demo_rows).await,
+            query_timeout,
+        } => {
+            obsportal::db::set_query_timeout(std::time::Duration::from_secs(query_timeout))?;
+            serve(listen, &database, demo_rows).await
+        }
         Command::Ingest { database, paths } => {
             let db = Database::open(&database.settings()).await?;
             let result = ingest_paths(&db, paths, Progress::for_terminal()).await;

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
-use crate::db::READER_STATEMENT_TIMEOUT;
+use crate::db::query_timeout;
 use crate::votable::{Cell, QueryStatus, ResultWriter};
 
 /// Output is handed to the HTTP body in pieces of about this size.
@@ -182,7 +182,7 @@ fn as_sql_parameters(parameters: &[SqlParameter]) -> Vec<&(dyn ToSql + Sync)> {
 /// A timeout is the user's to know about; anything else goes to the log.
 fn classify(error: tokio_postgres::Error) -> ResultError {
     if error.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
-        ResultError::Timeout(READER_STATEMENT_TIMEOUT.as_secs())
+        ResultError::Timeout(query_timeout().as_secs())
     } else {
         tracing::error!(%error, "result query failed");
         ResultError::Database(error)

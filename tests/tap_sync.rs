@@ -236,6 +236,32 @@ async fn multipart_posts_are_read_like_forms() {
 }
 
 #[tokio::test]
+async fn the_operator_sets_the_query_timeout_and_clients_are_told() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--query-timeout", "1"]);
+    // Five copies of TAP_SCHEMA.columns crossed: far more than a second of counting.
+    let slow = "SELECT COUNT(*) FROM TAP_SCHEMA.columns AS a, TAP_SCHEMA.columns AS b, \
+                TAP_SCHEMA.columns AS c, TAP_SCHEMA.columns AS d, TAP_SCHEMA.columns AS e";
+    let started = std::time::Instant::now();
+    let (status, body) = sync(&server, slow, "").await;
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "cancelled long after the timeout"
+    );
+    assert_eq!(status, 503, "{body}");
+    let table = VoTable::parse(&body);
+    let error = table.infos.iter().find(|i| i.0 == "QUERY_STATUS").unwrap();
+    assert_eq!(error.1, "ERROR");
+    assert_eq!(error.2, "the query took longer than 1 s and was cancelled");
+    let (_, capabilities) = get(&server.url("/tap/capabilities")).await;
+    let capabilities: String = capabilities.split_whitespace().collect();
+    assert!(
+        capabilities.contains("<executionDuration><default>1</default><hard>1</hard>"),
+        "{capabilities}"
+    );
+}
+
+#[tokio::test]
 async fn the_search_page_adql_link_runs_on_tap() {
     let (_workspace, server) = serve_test_headers();
     let (_, page) = get(&server.url("/search?instrument=GRAVITY&instrument_submode=DUAL")).await;

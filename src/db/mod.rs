@@ -27,6 +27,8 @@ pub enum DbError {
         version: &'static str,
         source: tokio_postgres::Error,
     },
+    #[error("the query timeout was already fixed for this process")]
+    QueryTimeoutFixed,
 }
 
 /// Where the database is: `DATABASE_URL` when given, else the embedded cluster in `data_dir`.
@@ -36,8 +38,24 @@ pub struct DbSettings {
     pub database_url: Option<String>,
 }
 
-/// How long a user's query may run before the database cancels it.
-pub const READER_STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a user's query may run before the database cancels it, unless the operator says.
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
+static QUERY_TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+/// The statement timeout of user queries. One per process: the reader pool, the error
+/// messages and the TAP capabilities must all state the same figure.
+pub fn query_timeout() -> Duration {
+    *QUERY_TIMEOUT.get_or_init(|| DEFAULT_QUERY_TIMEOUT)
+}
+
+/// Sets the statement timeout of user queries; only before the first database is opened.
+pub fn set_query_timeout(timeout: Duration) -> Result<(), DbError> {
+    match QUERY_TIMEOUT.set(timeout) {
+        Ok(()) => Ok(()),
+        Err(_) if query_timeout() == timeout => Ok(()),
+        Err(_) => Err(DbError::QueryTimeoutFixed),
+    }
+}
 /// The role user queries run as: it can only read the published tables (migrations/0004).
 pub const READER_ROLE: &str = "obsportal_query";
 
@@ -112,7 +130,7 @@ fn reader_config(owner: &tokio_postgres::Config) -> tokio_postgres::Config {
     let mut options = owner.get_options().map(str::to_string).unwrap_or_default();
     options.push_str(&format!(
         " -c default_transaction_read_only=on -c statement_timeout={} -c role={READER_ROLE}",
-        READER_STATEMENT_TIMEOUT.as_millis()
+        query_timeout().as_millis()
     ));
     config.options(options.trim());
     config

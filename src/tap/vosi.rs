@@ -316,7 +316,7 @@ fn capabilities_document(base: &str) -> String {
             }
             xml.write_event(Event::End(BytesEnd::new("outputFormat")))?;
         }
-        let seconds = crate::db::READER_STATEMENT_TIMEOUT.as_secs().to_string();
+        let seconds = crate::db::query_timeout().as_secs().to_string();
         xml.write_event(Event::Start(BytesStart::new("executionDuration")))?;
         text_element(xml, "default", &seconds)?;
         text_element(xml, "hard", &seconds)?;
