@@ -13,31 +13,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{env_number, pgbench, read_targets, set_mode, start_server, summarise, RADIUS_ARCSEC};
+use common::{env_number, pgbench, read_targets, summarise, BenchServer, RADIUS_ARCSEC};
 
 fn main() {
     let exposures: u64 = env_number("OBSPORTAL_BENCH_EXPOSURES", 300_000);
     let seconds: u64 = env_number("OBSPORTAL_BENCH_SECONDS", 10);
-    let data_dir = PathBuf::from(format!("/tmp/obsportal-bench-portal-{exposures}"));
-    std::fs::create_dir_all(&data_dir).unwrap();
-    set_mode(&data_dir);
-
-    println!(
-        "== starting the server on {} ({exposures} demo exposures; the first run imports them)",
-        data_dir.display()
-    );
-    let started = Instant::now();
-    let (mut server, base_url) = start_server(&data_dir, exposures);
-    println!(
-        "   ready in {:.1} s at {base_url}",
-        started.elapsed().as_secs_f64()
-    );
-
+    let server = BenchServer::start("portal", exposures);
+    let (base_url, data_dir) = (server.url.clone(), server.data_dir.clone());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (targets, connection) = runtime.block_on(read_targets(&data_dir));
     println!("   {} targets to aim at", targets.len());
@@ -78,12 +64,6 @@ fn main() {
     println!("\n== /search page with 100 rows");
     let (page_ms, sql_ms) = runtime.block_on(page_render(&base_url, &data_dir));
     println!("   page median {page_ms:.2} ms; its two SQL queries run directly: median {sql_ms:.2} ms (ratio {:.2})", page_ms / sql_ms);
-
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(server.id().to_string())
-        .status();
-    let _ = server.wait();
 }
 
 /// Median over repeated loads of /search with 100 rows, and of its count and page queries.

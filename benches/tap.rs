@@ -19,7 +19,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,9 +29,7 @@ use obsportal::votable::{
     TimestampStyle,
 };
 
-use common::{
-    env_number, pgbench, read_targets, set_mode, start_server, API_COLUMNS, RADIUS_ARCSEC,
-};
+use common::{env_number, pgbench, read_targets, BenchServer, API_COLUMNS, RADIUS_ARCSEC};
 
 fn main() {
     let exposures: u64 = env_number("OBSPORTAL_BENCH_EXPOSURES", 1_000_000);
@@ -40,20 +37,8 @@ fn main() {
     let seconds: u64 = env_number("OBSPORTAL_BENCH_SECONDS", 10);
     writer_rates(env_number("OBSPORTAL_BENCH_WRITER_ROWS", 2_000_000));
 
-    let data_dir = PathBuf::from(format!("/tmp/obsportal-bench-tap-{exposures}"));
-    std::fs::create_dir_all(&data_dir).unwrap();
-    set_mode(&data_dir);
-
-    println!(
-        "== starting the server on {} ({exposures} demo exposures; the first run imports them)",
-        data_dir.display()
-    );
-    let started = Instant::now();
-    let (mut server, base_url) = start_server(&data_dir, exposures);
-    println!(
-        "   ready in {:.1} s at {base_url}",
-        started.elapsed().as_secs_f64()
-    );
+    let server = BenchServer::start("tap", exposures);
+    let (base_url, data_dir) = (server.url.clone(), server.data_dir.clone());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (targets, connection) = runtime.block_on(read_targets(&data_dir));
 
@@ -83,7 +68,7 @@ fn main() {
             "COPY", "", "", "", copy_seconds, "", 1.0
         );
         for format in ["votable/b2", "votable", "csv"] {
-            let stream = runtime.block_on(stream_query(&base_url, &adql, format, server.id()));
+            let stream = runtime.block_on(stream_query(&base_url, &adql, format, server.pid()));
             if let Some(failure) = stream.failure {
                 println!(
                     "{format:>10} stopped after {:.1} s (peak RSS {:.1} MB): {failure}",
@@ -148,12 +133,6 @@ fn main() {
             http.rate / reference.rate
         );
     }
-
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(server.id().to_string())
-        .status();
-    let _ = server.wait();
 }
 
 /// Rows/s of each writer over the same synthetic row, draining its output as the server does.

@@ -16,36 +16,78 @@ pub fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-pub fn set_mode(path: &Path) {
+fn set_mode(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// A release server on `data_dir` holding `exposures` demo exposures (imported on first use).
-pub fn start_server(data_dir: &Path, exposures: u64) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_obsportal"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--demo-rows",
-            &exposures.to_string(),
-            "--data-dir",
-        ])
-        .arg(data_dir.join("data"))
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(url) = line.strip_prefix("obsportal listening on ") {
-            return (child, url.trim_end_matches('/').to_string());
+/// A release server on a kept data directory of demo exposures; stopped when dropped.
+pub struct BenchServer {
+    child: Child,
+    pub url: String,
+    pub data_dir: std::path::PathBuf,
+}
+
+impl BenchServer {
+    /// Starts the server on /tmp/obsportal-bench-{name}-{exposures}, importing the demo
+    /// exposures on first use.
+    pub fn start(name: &str, exposures: u64) -> BenchServer {
+        let data_dir = std::path::PathBuf::from(format!("/tmp/obsportal-bench-{name}-{exposures}"));
+        std::fs::create_dir_all(&data_dir).unwrap();
+        set_mode(&data_dir);
+        println!(
+            "== starting the server on {} ({exposures} demo exposures; the first run imports them)",
+            data_dir.display()
+        );
+        let started = std::time::Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_obsportal"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--demo-rows",
+                &exposures.to_string(),
+                "--data-dir",
+            ])
+            .arg(data_dir.join("data"))
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        while let Some(Ok(line)) = lines.next() {
+            if let Some(url) = line.strip_prefix("obsportal listening on ") {
+                let url = url.trim_end_matches('/').to_string();
+                println!(
+                    "   ready in {:.1} s at {url}",
+                    started.elapsed().as_secs_f64()
+                );
+                return BenchServer {
+                    child,
+                    url,
+                    data_dir,
+                };
+            }
         }
+        let status = child.wait().unwrap();
+        panic!("the server stopped before listening ({status})");
     }
-    let status = child.wait().unwrap();
-    panic!("the server stopped before listening ({status})");
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        // SIGTERM, so that the server stops its embedded cluster on the way out.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
 }
 
 /// Connection string of the embedded cluster, and every target position.
