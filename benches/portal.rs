@@ -17,7 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{env_number, pgbench, read_targets, summarise, BenchServer, RADIUS_ARCSEC};
+use common::{compare_cones, env_number, read_targets, summarise, BenchServer, RADIUS_ARCSEC};
 
 fn main() {
     let exposures: u64 = env_number("OBSPORTAL_BENCH_EXPOSURES", 300_000);
@@ -27,39 +27,23 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (targets, connection) = runtime.block_on(read_targets(&data_dir));
     println!("   {} targets to aim at", targets.len());
-    let targets = Arc::new(targets);
 
     println!("\n== cone searches: /search.votable vs pgbench (same query, same database), {seconds} s each");
-    println!(
-        "{:>8} {:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>8}",
-        "clients", "http req/s", "p50 ms", "p99 ms", "pgbench tx/s", "p50 ms", "p99 ms", "ratio"
+    let url = format!("{base_url}/search.votable");
+    compare_cones(
+        &runtime,
+        &server,
+        &connection,
+        Arc::new(targets),
+        seconds,
+        move |http, (ra, dec)| {
+            http.post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "ra={ra}&dec={dec}&radius={RADIUS_ARCSEC:.1}&all_fields=false"
+                ))
+        },
     );
-    for clients in [1, 4, 16] {
-        let url = format!("{base_url}/search.votable");
-        let http = runtime.block_on(common::http_load(
-            targets.clone(),
-            clients,
-            Duration::from_secs(seconds),
-            move |http, (ra, dec)| {
-                http.post(&url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(format!(
-                        "ra={ra}&dec={dec}&radius={RADIUS_ARCSEC:.1}&all_fields=false"
-                    ))
-            },
-        ));
-        let reference = pgbench(&data_dir, &connection, clients, seconds, targets.len());
-        println!(
-            "{clients:>8} {:>12.0} {:>10.2} {:>10.2} {:>12.0} {:>10.2} {:>10.2} {:>8.2}",
-            http.rate,
-            http.p50,
-            http.p99,
-            reference.rate,
-            reference.p50,
-            reference.p99,
-            http.rate / reference.rate
-        );
-    }
 
     println!("\n== /search page with 100 rows");
     let (page_ms, sql_ms) = runtime.block_on(page_render(&base_url, &data_dir));

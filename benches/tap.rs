@@ -29,7 +29,7 @@ use obsportal::votable::{
     TimestampStyle,
 };
 
-use common::{env_number, pgbench, read_targets, BenchServer, API_COLUMNS, RADIUS_ARCSEC};
+use common::{compare_cones, env_number, read_targets, BenchServer, API_COLUMNS, RADIUS_ARCSEC};
 
 fn main() {
     let exposures: u64 = env_number("OBSPORTAL_BENCH_EXPOSURES", 1_000_000);
@@ -96,43 +96,27 @@ fn main() {
     println!(
         "\n== ADQL cone searches: /tap/sync vs pgbench (same rows, same database), {seconds} s each"
     );
-    println!(
-        "{:>8} {:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>8}",
-        "clients", "http req/s", "p50 ms", "p99 ms", "pgbench tx/s", "p50 ms", "p99 ms", "ratio"
+    let url = format!("{base_url}/tap/sync");
+    compare_cones(
+        &runtime,
+        &server,
+        &connection,
+        Arc::new(targets),
+        seconds,
+        move |http, (ra, dec)| {
+            let query = format!(
+                "SELECT {API_COLUMNS} FROM obsportal.exposures WHERE \
+                 1 = CONTAINS(POINT('ICRS', target_ra, target_dec), \
+                 CIRCLE('ICRS', {ra}, {dec}, {RADIUS_ARCSEC} / 3600.0)) \
+                 ORDER BY exp_mjd_start, exp_id"
+            );
+            http.post(&url).form(&[
+                ("REQUEST", "doQuery"),
+                ("LANG", "ADQL"),
+                ("QUERY", query.as_str()),
+            ])
+        },
     );
-    let targets = Arc::new(targets);
-    for clients in [1, 4, 16] {
-        let url = format!("{base_url}/tap/sync");
-        let http = runtime.block_on(common::http_load(
-            targets.clone(),
-            clients,
-            Duration::from_secs(seconds),
-            move |http, (ra, dec)| {
-                let query = format!(
-                    "SELECT {API_COLUMNS} FROM obsportal.exposures WHERE \
-                     1 = CONTAINS(POINT('ICRS', target_ra, target_dec), \
-                     CIRCLE('ICRS', {ra}, {dec}, {RADIUS_ARCSEC} / 3600.0)) \
-                     ORDER BY exp_mjd_start, exp_id"
-                );
-                http.post(&url).form(&[
-                    ("REQUEST", "doQuery"),
-                    ("LANG", "ADQL"),
-                    ("QUERY", query.as_str()),
-                ])
-            },
-        ));
-        let reference = pgbench(&data_dir, &connection, clients, seconds, targets.len());
-        println!(
-            "{clients:>8} {:>12.0} {:>10.2} {:>10.2} {:>12.0} {:>10.2} {:>10.2} {:>8.2}",
-            http.rate,
-            http.p50,
-            http.p99,
-            reference.rate,
-            reference.p50,
-            reference.p99,
-            http.rate / reference.rate
-        );
-    }
 }
 
 /// Rows/s of each writer over the same synthetic row, draining its output as the server does.

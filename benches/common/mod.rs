@@ -245,3 +245,48 @@ pub async fn http_load(
     }
     summarise(all, start.elapsed())
 }
+
+/// Cone searches sent by `request` from 1, 4 and 16 concurrent clients, each beside pgbench
+/// with the same concurrency: one table row per client count.
+pub fn compare_cones(
+    runtime: &tokio::runtime::Runtime,
+    server: &BenchServer,
+    connection: &str,
+    targets: std::sync::Arc<Vec<(f64, f64)>>,
+    seconds: u64,
+    request: impl Fn(&reqwest::Client, (f64, f64)) -> reqwest::RequestBuilder
+        + Send
+        + Sync
+        + Clone
+        + 'static,
+) {
+    println!(
+        "{:>8} {:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>8}",
+        "clients", "http req/s", "p50 ms", "p99 ms", "pgbench tx/s", "p50 ms", "p99 ms", "ratio"
+    );
+    for clients in [1, 4, 16] {
+        let http = runtime.block_on(http_load(
+            targets.clone(),
+            clients,
+            Duration::from_secs(seconds),
+            request.clone(),
+        ));
+        let reference = pgbench(
+            &server.data_dir,
+            connection,
+            clients,
+            seconds,
+            targets.len(),
+        );
+        println!(
+            "{clients:>8} {:>12.0} {:>10.2} {:>10.2} {:>12.0} {:>10.2} {:>10.2} {:>8.2}",
+            http.rate,
+            http.p50,
+            http.p99,
+            reference.rate,
+            reference.p50,
+            reference.p99,
+            http.rate / reference.rate
+        );
+    }
+}
