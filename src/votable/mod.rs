@@ -220,7 +220,7 @@ mod tests {
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         let mut values = vec![
             1e-4,
-            9.999_999_999_999_999e15,
+            f64::from_bits(1e16_f64.to_bits() - 1),
             1e16,
             0.0,
             -0.0,
