@@ -231,16 +231,11 @@ fn field_of(column: &adql::OutputColumn) -> Field {
                 _ => (Datatype::Char, Some("*")),
             };
             Field {
-                name: String::new(),
-                datatype,
-                arraysize: arraysize.map(str::to_string),
                 unit: column.unit.clone(),
-                ucd: None,
-                utype: None,
                 xtype: column.xtype.map(str::to_string).or_else(|| {
                     (column.kind == adql::ColumnType::Timestamp).then(|| "timestamp".to_string())
                 }),
-                description: None,
+                ..Field::new("", datatype, arraysize)
             }
         }
     };

@@ -215,26 +215,13 @@ impl ResultWriter for Binary2Writer<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn field(name: &str, datatype: Datatype, arraysize: Option<&str>) -> Field {
-        Field {
-            name: name.into(),
-            datatype,
-            arraysize: arraysize.map(str::to_string),
-            unit: None,
-            ucd: None,
-            utype: None,
-            xtype: None,
-            description: None,
-        }
-    }
-
     #[test]
     fn rows_are_null_flags_then_big_endian_values_in_one_base64_stream() {
         let fields = [
-            field("s", Datatype::Char, Some("*")),
-            field("i", Datatype::Int, None),
-            field("d", Datatype::Double, None),
-            field("p", Datatype::Double, Some("2")),
+            Field::new("s", Datatype::Char, Some("*")),
+            Field::new("i", Datatype::Int, None),
+            Field::new("d", Datatype::Double, None),
+            Field::new("p", Datatype::Double, Some("2")),
         ];
         let mut writer = Binary2Writer::start(
             Vec::new(),

@@ -137,16 +137,7 @@ mod tests {
     use crate::votable::Datatype;
 
     fn field(name: &str) -> Field {
-        Field {
-            name: name.into(),
-            datatype: Datatype::Char,
-            arraysize: Some("*".into()),
-            unit: None,
-            ucd: None,
-            utype: None,
-            xtype: None,
-            description: None,
-        }
+        Field::new(name, Datatype::Char, Some("*"))
     }
 
     #[test]

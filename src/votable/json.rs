@@ -96,25 +96,10 @@ mod tests {
     #[test]
     fn writes_valid_json_with_the_status_last() {
         let fields = [
+            Field::new("id", Datatype::Char, Some("*")),
             Field {
-                name: "id".into(),
-                datatype: Datatype::Char,
-                arraysize: Some("*".into()),
-                unit: None,
-                ucd: None,
-                utype: None,
-                xtype: None,
-                description: None,
-            },
-            Field {
-                name: "x".into(),
-                datatype: Datatype::Double,
-                arraysize: None,
                 unit: Some("deg".into()),
-                ucd: None,
-                utype: None,
-                xtype: None,
-                description: None,
+                ..Field::new("x", Datatype::Double, None)
             },
         ];
         let mut writer = JsonWriter::start(Vec::new(), &fields, TimestampStyle::Dali).unwrap();

@@ -70,6 +70,20 @@ pub struct Field {
 }
 
 impl Field {
+    /// A FIELD with a name, a type and an arraysize, and nothing more said of it.
+    pub fn new(name: &str, datatype: Datatype, arraysize: Option<&str>) -> Field {
+        Field {
+            name: name.into(),
+            datatype,
+            arraysize: arraysize.map(str::to_string),
+            unit: None,
+            ucd: None,
+            utype: None,
+            xtype: None,
+            description: None,
+        }
+    }
+
     /// The FIELD of a published column, as `schema/` describes it.
     pub fn from_column(column: &Column) -> Field {
         Field {

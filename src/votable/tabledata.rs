@@ -264,15 +264,10 @@ mod tests {
     use crate::votable::Datatype;
 
     fn field(name: &str, datatype: Datatype) -> Field {
+        let arraysize = (datatype == Datatype::UnicodeChar).then_some("*");
         Field {
-            name: name.into(),
-            datatype,
-            arraysize: (datatype == Datatype::UnicodeChar).then(|| "*".into()),
-            unit: None,
             ucd: Some("meta.id".into()),
-            utype: None,
-            xtype: None,
-            description: None,
+            ..Field::new(name, datatype, arraysize)
         }
     }
 
