@@ -108,26 +108,17 @@ pub(super) fn sky_map(targets: &[(f64, f64, i64)]) -> Markup {
     };
     let mut grid = String::new();
     for dec in [-60, -30, 0, 30, 60] {
-        let points: Vec<String> = (0..=72)
-            .map(|step| to_page(hammer(step as f64 * 5.0, dec as f64)))
-            .map(|(x, y)| format!("{x:.1},{y:.1}"))
-            .collect();
-        let _ = write!(
-            grid,
-            r##"<polyline points="{}" fill="none" stroke="#ccc"/>"##,
-            points.join(" ")
+        grid_line(
+            &mut grid,
+            (0..=72).map(|step| to_page(hammer(step as f64 * 5.0, dec as f64))),
         );
     }
     for ra in (0..360).step_by(60) {
-        let points: Vec<String> = (-90..=90)
-            .step_by(5)
-            .map(|dec| to_page(hammer(ra as f64 + 1e-9, dec as f64)))
-            .map(|(x, y)| format!("{x:.1},{y:.1}"))
-            .collect();
-        let _ = write!(
-            grid,
-            r##"<polyline points="{}" fill="none" stroke="#ccc"/>"##,
-            points.join(" ")
+        grid_line(
+            &mut grid,
+            (-90..=90)
+                .step_by(5)
+                .map(|dec| to_page(hammer(ra as f64 + 1e-9, dec as f64))),
         );
         let (x, y) = to_page(hammer(ra as f64 + 1e-9, 0.0));
         let _ = write!(
@@ -216,6 +207,16 @@ pub(super) fn uv_plot(baselines: &[Baseline]) -> Markup {
             (PreEscaped(marks))
         }
     }
+}
+
+/// One grey line of the sky map's coordinate grid through `points` (page coordinates).
+fn grid_line(grid: &mut String, points: impl Iterator<Item = (f64, f64)>) {
+    let points: Vec<String> = points.map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+    let _ = write!(
+        grid,
+        r##"<polyline points="{}" fill="none" stroke="#ccc"/>"##,
+        points.join(" ")
+    );
 }
 
 #[cfg(test)]
