@@ -432,3 +432,52 @@ fn html_unescape(text: &str) -> String {
         .replace("&#x27;", "'")
         .replace("&amp;", "&")
 }
+
+#[tokio::test]
+async fn computed_columns_of_every_kind_are_written() {
+    let (_workspace, server) = serve_test_headers();
+    // Decimal literals are doubles in ADQL; PostgreSQL alone would make them `numeric`.
+    let adql = "SELECT TOP 1 1.5 AS x, -2.5e1 AS y, 30 / 3600.0 AS r, ABS(-1.5) AS a, \
+                CEILING(1.5) AS c, FLOOR(-1.5) AS f, ROUND(2.345, 2) AS rd, TRUNCATE(1.57, 1) AS t, \
+                MOD(7, 3) AS m, POWER(2, 3) AS p, SQRT(2.25) AS s, 99999999999999999999 AS big, \
+                7 / 2 AS whole FROM obsportal.exposures";
+    let (status, body) = sync(&server, adql, "").await;
+    assert_eq!(status, 200, "{body}");
+    let table = VoTable::parse(&body);
+    assert!(
+        table
+            .infos
+            .iter()
+            .any(|i| i.0 == "QUERY_STATUS" && i.1 == "OK"),
+        "{body}"
+    );
+    let value = |name: &str| table.column(name)[0].parse::<f64>().unwrap();
+    for (name, expected) in [
+        ("x", 1.5),
+        ("y", -25.0),
+        ("r", 30.0 / 3600.0),
+        ("a", 1.5),
+        ("c", 2.0),
+        ("f", -2.0),
+        ("rd", 2.35),
+        ("t", 1.5),
+        ("m", 1.0),
+        ("p", 8.0),
+        ("s", 1.5),
+        ("big", 1e20),
+        ("whole", 3.0),
+    ] {
+        assert!(
+            (value(name) - expected).abs() <= 1e-12 * expected.abs(),
+            "{name} = {}, expected {expected}",
+            value(name)
+        );
+    }
+    let datatype = |name: &str| {
+        table.fields[table.field_names().iter().position(|n| *n == name).unwrap()]["datatype"]
+            .clone()
+    };
+    assert_eq!(datatype("x"), "double");
+    assert_eq!(datatype("big"), "double");
+    assert_eq!(datatype("whole"), "long");
+}

@@ -1455,7 +1455,7 @@ fn kind_of(expr: &Expr, scope: &Scope<'_>) -> ColumnType {
     use BinaryOperator as B;
     match expr {
         Expr::Column(column) => column_info(column, scope).map_or(ColumnType::Unknown, |c| c.kind),
-        Expr::Number(text) if text.contains(['.', 'e', 'E']) => ColumnType::Double,
+        Expr::Number(text) if text.parse::<i64>().is_err() => ColumnType::Double,
         Expr::Number(_) | Expr::CountAll => ColumnType::Integer,
         Expr::String(_) => ColumnType::Text,
         Expr::Negate(inner) | Expr::Nested(inner) => kind_of(inner, scope),

@@ -273,7 +273,14 @@ fn expr(e: &Expr, out: &mut String) {
     match e {
         Expr::Column(column) => column_ref(column, out),
         Expr::OutputAlias(name) => identifier(name, out),
-        Expr::Number(number) => out.push_str(number),
+        Expr::Number(number) => {
+            out.push_str(number);
+            // ADQL reads a literal with a point or an exponent as a double; PostgreSQL would
+            // make it `numeric`, which changes arithmetic and which result writers do not take.
+            if number.parse::<i64>().is_err() {
+                out.push_str("::float8");
+            }
+        }
         Expr::String(text) => string(text, out),
         Expr::Null => out.push_str("NULL"),
         Expr::Negate(inner) => {

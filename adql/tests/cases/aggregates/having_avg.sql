@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."target_id", CAST(avg("obsportal"."exposures"."exp_seeing") AS double precision) FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."target_id" HAVING (CAST(avg("obsportal"."exposures"."exp_seeing") AS double precision) < 0.7)
+SELECT "obsportal"."exposures"."target_id", CAST(avg("obsportal"."exposures"."exp_seeing") AS double precision) FROM "obsportal"."exposures" GROUP BY "obsportal"."exposures"."target_id" HAVING (CAST(avg("obsportal"."exposures"."exp_seeing") AS double precision) < 0.7::float8)

@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")) <@ scircle(spoint(radians(104.8167), radians((-13.0586))), radians(0.01)))
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")) <@ scircle(spoint(radians(104.8167::float8), radians((-13.0586::float8))), radians(0.01::float8)))

@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")) <@ scircle(spoint(radians((100 + 4.8)), radians(((-13) - 0.05))), radians((30 / 3600.0))))
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")) <@ scircle(spoint(radians((100 + 4.8::float8)), radians(((-13) - 0.05::float8))), radians((30 / 3600.0::float8))))

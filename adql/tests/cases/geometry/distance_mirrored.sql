@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")) <@ scircle(spoint(radians(83.8), radians((-5.4))), radians(0.5)))
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")) <@ scircle(spoint(radians(83.8::float8), radians((-5.4::float8))), radians(0.5::float8)))

@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."exp_id", degrees(dist(spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")), spoint(radians(83.8), radians((-5.4))))) AS "separation" FROM "obsportal"."exposures" ORDER BY "separation"
+SELECT "obsportal"."exposures"."exp_id", degrees(dist(spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")), spoint(radians(83.8::float8), radians((-5.4::float8))))) AS "separation" FROM "obsportal"."exposures" ORDER BY "separation"

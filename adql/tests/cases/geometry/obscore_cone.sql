@@ -1,1 +1,1 @@
-SELECT "ivoa"."obscore"."obs_id", "ivoa"."obscore"."s_ra", "ivoa"."obscore"."s_dec" FROM "ivoa"."obscore" WHERE (spoint(radians("ivoa"."obscore"."s_ra"), radians("ivoa"."obscore"."s_dec")) <@ scircle(spoint(radians(104.8), radians((-13.05))), radians(0.1)))
+SELECT "ivoa"."obscore"."obs_id", "ivoa"."obscore"."s_ra", "ivoa"."obscore"."s_dec" FROM "ivoa"."obscore" WHERE (spoint(radians("ivoa"."obscore"."s_ra"), radians("ivoa"."obscore"."s_dec")) <@ scircle(spoint(radians(104.8::float8), radians((-13.05::float8))), radians(0.1::float8)))

@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (("obsportal"."exposures"."exp_seeing" < 1) OR (("obsportal"."exposures"."exp_tau0" > 0.005) AND ("obsportal"."exposures"."obs_type" = 'science')))
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (("obsportal"."exposures"."exp_seeing" < 1) OR (("obsportal"."exposures"."exp_tau0" > 0.005::float8) AND ("obsportal"."exposures"."obs_type" = 'science')))

@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ((("obsportal"."exposures"."exp_seeing" <= 1) AND ("obsportal"."exposures"."exp_tau0" > 0.003)) OR ("obsportal"."exposures"."obs_type" = 'calibrator'))
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ((("obsportal"."exposures"."exp_seeing" <= 1) AND ("obsportal"."exposures"."exp_tau0" > 0.003::float8)) OR ("obsportal"."exposures"."obs_type" = 'calibrator'))

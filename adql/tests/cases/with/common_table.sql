@@ -1,1 +1,1 @@
-WITH "best" AS (SELECT "obsportal"."exposures"."exp_id", "obsportal"."exposures"."exp_seeing" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."exp_seeing" < 0.6)) SELECT "best"."exp_id" FROM "best" ORDER BY "best"."exp_seeing" LIMIT 3
+WITH "best" AS (SELECT "obsportal"."exposures"."exp_id", "obsportal"."exposures"."exp_seeing" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."exp_seeing" < 0.6::float8)) SELECT "best"."exp_id" FROM "best" ORDER BY "best"."exp_seeing" LIMIT 3
