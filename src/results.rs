@@ -31,9 +31,20 @@ pub type SqlParameter = Box<dyn ToSql + Send + Sync>;
 /// A query built by this service (never from pasted user text) and how to run it.
 pub struct ResultQuery {
     pub sql: String,
-    pub parameters: Vec<SqlParameter>,
+    pub statement: Statement,
     /// Stop after this many rows and report OVERFLOW if there were more.
     pub max_rows: Option<u64>,
+}
+
+/// How a query's statement reaches PostgreSQL.
+pub enum Statement {
+    /// One of the few statement shapes this service builds itself, its values passed as
+    /// parameters: prepared once per connection and cached.
+    Prepared(Vec<SqlParameter>),
+    /// A statement seen once, its literals printed inline (a translated ADQL query): parsed,
+    /// bound and run in one round trip as the unnamed statement. Caching it would leave one
+    /// prepared statement per query on every connection, in this process and in PostgreSQL.
+    OneOff,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,10 +110,18 @@ async fn run_query(
         }
     };
     let rows = async {
-        let statement = client.prepare_cached(&query.sql).await?;
-        client
-            .query_raw(&statement, as_sql_parameters(&query.parameters))
-            .await
+        match &query.statement {
+            Statement::Prepared(parameters) => {
+                let statement = client.prepare_cached(&query.sql).await?;
+                client
+                    .query_raw(&statement, as_sql_parameters(parameters))
+                    .await
+            }
+            Statement::OneOff => {
+                let no_parameters: [(&str, Type); 0] = [];
+                client.query_typed_raw(&query.sql, no_parameters).await
+            }
+        }
     };
     let rows = match rows.await {
         Ok(rows) => rows,

@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::params::Parameters;
-use crate::results::{stream_results, ResultError, ResultQuery};
+use crate::results::{stream_results, ResultError, ResultQuery, Statement};
 use crate::schema::{adql_catalog, published_tables};
 use crate::server::AppState;
 use crate::votable::{
@@ -168,7 +168,7 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
             translation.sql,
             max_records + 1
         ),
-        parameters: Vec::new(),
+        statement: Statement::OneOff,
         max_rows: Some(max_records),
     };
     let preamble = Preamble {
