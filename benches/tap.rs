@@ -15,7 +15,8 @@
 //!   `pgbench` running the equivalent prepared pg_sphere query.
 //!
 //! Environment: OBSPORTAL_BENCH_EXPOSURES, OBSPORTAL_BENCH_MULTIPLY,
-//! OBSPORTAL_BENCH_SECONDS (per cone measurement, default 10).
+//! OBSPORTAL_BENCH_SECONDS (per cone measurement, default 10). Arguments after `--` choose
+//! parts (`writers`, `streams`, `cones`; all by default): `cargo bench --bench tap -- cones`.
 
 mod common;
 
@@ -35,7 +36,17 @@ fn main() {
     let exposures: u64 = env_number("OBSPORTAL_BENCH_EXPOSURES", 1_000_000);
     let multiply: u64 = env_number("OBSPORTAL_BENCH_MULTIPLY", 10);
     let seconds: u64 = env_number("OBSPORTAL_BENCH_SECONDS", 10);
-    writer_rates(env_number("OBSPORTAL_BENCH_WRITER_ROWS", 2_000_000));
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    if run("writers") {
+        writer_rates(env_number("OBSPORTAL_BENCH_WRITER_ROWS", 2_000_000));
+    }
+    if !run("streams") && !run("cones") {
+        return;
+    }
 
     let server = BenchServer::start("tap", exposures);
     let (base_url, data_dir) = (server.url.clone(), server.data_dir.clone());
@@ -51,10 +62,11 @@ fn main() {
         "SELECT e.* FROM obsportal.exposures AS e \
          CROSS JOIN (SELECT exp_id FROM obsportal.exposures LIMIT {multiply}) AS t"
     );
-    for (label, adql, sql) in [
+    let streams = [
         ("every exposure", all.to_string(), all.to_string()),
         ("every exposure x MULTIPLY", crossed, crossed_sql),
-    ] {
+    ];
+    for (label, adql, sql) in streams.into_iter().filter(|_| run("streams")) {
         println!("\n== streaming {label}: /tap/sync vs psql COPY of the same rows");
 
         let copy_seconds = psql_copy(&connection, &sql);
@@ -93,6 +105,9 @@ fn main() {
         }
     }
 
+    if !run("cones") {
+        return;
+    }
     println!(
         "\n== ADQL cone searches: /tap/sync vs pgbench (same rows, same database), {seconds} s each"
     );
