@@ -144,6 +144,9 @@ async fn run_query(
     let mut written: u64 = 0;
     let status = loop {
         let row = match next {
+            // MAXREC=0 asks for metadata only, and DALI wants the overflow indicator with it
+            // whether rows exist or not (the query runs with LIMIT 0).
+            None if query.max_rows == Some(0) => break QueryStatus::Overflow,
             None => break QueryStatus::Ok,
             Some(Err(error)) => break QueryStatus::Error(classify(error).to_string()),
             Some(Ok(row)) => row,

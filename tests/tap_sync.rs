@@ -99,6 +99,22 @@ async fn maxrec_limits_and_overflow_is_reported_after_the_table() {
     .await;
     let metadata = VoTable::parse(&body);
     assert!(metadata.rows.is_empty() && metadata.field_names() == ["exp_id"]);
+    // DALI: MAXREC=0 answers metadata with the overflow indicator, rows or not.
+    let overflow = |table: &VoTable| {
+        table.info_after_table
+            && table
+                .infos
+                .iter()
+                .any(|i| i.0 == "QUERY_STATUS" && i.1 == "OVERFLOW")
+    };
+    assert!(overflow(&metadata), "{body}");
+    let (_, body) = sync(
+        &server,
+        "SELECT exp_id FROM obsportal.exposures WHERE exp_id = 'no such exposure'",
+        "&MAXREC=0",
+    )
+    .await;
+    assert!(overflow(&VoTable::parse(&body)), "{body}");
 
     let (_, body) = sync(
         &server,

@@ -162,11 +162,13 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
         .map_err(|error| Refusal::usage(error.to_string()))?;
     let fields: Vec<Field> = translation.columns.iter().map(field_of).collect();
     let query = ResultQuery {
-        // One row more than asked, so OVERFLOW is known without counting.
+        // One row more than asked, so OVERFLOW is known without counting; none for MAXREC=0,
+        // whose answer has no rows (LIMIT 1 would also lead the planner to scan in ORDER BY
+        // order for a row that may come late: 90 ms for a 30" cone, not 0.3 ms).
         sql: format!(
             "SELECT * FROM ({}) AS q LIMIT {}",
             translation.sql,
-            max_records + 1
+            if max_records == 0 { 0 } else { max_records + 1 }
         ),
         statement: Statement::OneOff,
         max_rows: Some(max_records),
