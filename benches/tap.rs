@@ -122,7 +122,7 @@ fn main() {
             let query = format!(
                 "SELECT {API_COLUMNS} FROM obsportal.exposures WHERE \
                  1 = CONTAINS(POINT('ICRS', target_ra, target_dec), \
-                 CIRCLE('ICRS', {ra}, {dec}, {RADIUS_ARCSEC} / 3600.0)) \
+                 CIRCLE('ICRS', {ra}, {dec}, {RADIUS_ARCSEC:.1} / 3600.0)) \
                  ORDER BY exp_mjd_start, exp_id"
             );
             http.post(&url).form(&[

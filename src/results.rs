@@ -231,26 +231,33 @@ async fn send(
 /// One database row to cells, by the column's PostgreSQL type.
 fn write_row(writer: &mut dyn ResultWriter, row: &Row) -> io::Result<()> {
     // Arrays (DALI geometries) are written as their numbers separated by spaces; they are
-    // formatted first so that the cells can borrow them.
-    let arrays: Vec<Option<String>> = row
+    // formatted first so that the cells can borrow them. Most results have none.
+    let has_arrays = row
         .columns()
         .iter()
-        .enumerate()
-        .map(|(index, column)| match *column.type_() {
-            Type::FLOAT8_ARRAY => row
-                .try_get::<_, Option<Vec<f64>>>(index)
-                .ok()
-                .flatten()
-                .map(|values| {
-                    values
-                        .iter()
-                        .map(|v| format!("{v:?}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                }),
-            _ => None,
-        })
-        .collect();
+        .any(|column| *column.type_() == Type::FLOAT8_ARRAY);
+    let arrays: Vec<Option<String>> = if !has_arrays {
+        Vec::new()
+    } else {
+        row.columns()
+            .iter()
+            .enumerate()
+            .map(|(index, column)| match *column.type_() {
+                Type::FLOAT8_ARRAY => row
+                    .try_get::<_, Option<Vec<f64>>>(index)
+                    .ok()
+                    .flatten()
+                    .map(|values| {
+                        values
+                            .iter()
+                            .map(|v| format!("{v:?}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }),
+                _ => None,
+            })
+            .collect()
+    };
     let mut cells = Vec::with_capacity(row.len());
     for (index, column) in row.columns().iter().enumerate() {
         let cell = match *column.type_() {

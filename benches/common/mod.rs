@@ -151,7 +151,7 @@ pub fn pgbench(
             "\\set id random(1, {targets})\n\
              SELECT {columns} FROM obsportal.exposures WHERE spoint(radians(target_ra), radians(target_dec)) \
              @ scircle((SELECT spoint(radians(ra), radians(dec)) FROM obsportal.target WHERE id = :id), \
-             radians({RADIUS_ARCSEC} / 3600)) ORDER BY exp_mjd_start, exp_id;\n"
+             radians({RADIUS_ARCSEC:.1} / 3600.0)) ORDER BY exp_mjd_start, exp_id;\n"
         ),
     )
     .unwrap();
@@ -246,6 +246,48 @@ pub async fn http_load(
     summarise(all, start.elapsed())
 }
 
+/// The HTTP answer and pgbench's query find the same rows around the first targets: the two
+/// sides of the comparison do the same work.
+async fn check_same_rows(
+    connection: &str,
+    targets: &[(f64, f64)],
+    request: impl Fn(&reqwest::Client, (f64, f64)) -> reqwest::RequestBuilder,
+) {
+    let (client, driver) = tokio_postgres::connect(connection, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(driver);
+    let http = reqwest::Client::new();
+    for (id, &target) in targets.iter().enumerate().take(20) {
+        let expected: i64 = client
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM obsportal.exposures WHERE \
+                     spoint(radians(target_ra), radians(target_dec)) @ scircle(\
+                     (SELECT spoint(radians(ra), radians(dec)) FROM obsportal.target WHERE id = $1), \
+                     radians({RADIUS_ARCSEC:.1} / 3600.0))"
+                ),
+                &[&(id as i32 + 1)],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        let answer = request(&http, target)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer.matches("<TR>").count() as i64,
+            expected,
+            "rows around target {}",
+            id + 1
+        );
+    }
+}
+
 /// Cone searches sent by `request` from 1, 4 and 16 concurrent clients, each beside pgbench
 /// with the same concurrency: one table row per client count.
 pub fn compare_cones(
@@ -260,6 +302,7 @@ pub fn compare_cones(
         + Clone
         + 'static,
 ) {
+    runtime.block_on(check_same_rows(connection, &targets, request.clone()));
     println!(
         "{:>8} {:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>8}",
         "clients", "http req/s", "p50 ms", "p99 ms", "pgbench tx/s", "p50 ms", "p99 ms", "ratio"

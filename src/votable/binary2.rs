@@ -1,6 +1,7 @@
 //! VOTable BINARY2 (VOTable 1.3+): each row is a bitmap of NULL flags, then every value in
-//! big-endian binary by its FIELD's datatype; the whole stream is base64, encoded as rows come
-//! (the 0-2 bytes that do not fill a base64 group wait for the next row).
+//! big-endian binary by its FIELD's datatype; the whole stream is base64. Rows gather in a
+//! block that is encoded once it holds `BLOCK` bytes (the 0-2 bytes that do not fill a base64
+//! group wait for the next block): one encoder call per block, not per row.
 //! Text in `char` fields is written as its UTF-8 bytes.
 
 use std::io::{self, Write};
@@ -39,12 +40,14 @@ impl Layout {
     }
 }
 
+/// Row bytes encoded at once: a multiple of 3, so that a block is whole base64 groups.
+const BLOCK: usize = 3 * 16 * 1024;
+
 pub struct Binary2Writer<W: Write> {
     xml: quick_xml::Writer<W>,
     layouts: Vec<Layout>,
     timestamps: TimestampStyle,
-    row: Vec<u8>,
-    /// Bytes waiting to complete a base64 group.
+    /// Row bytes not encoded yet.
     pending: Vec<u8>,
 }
 
@@ -68,20 +71,18 @@ impl<W: Write> Binary2Writer<W> {
             xml,
             layouts,
             timestamps,
-            row: Vec::with_capacity(256),
-            pending: Vec::new(),
+            pending: Vec::with_capacity(BLOCK + 4096),
         })
     }
 
+    /// Appends one row's bytes to `pending`.
     fn encode_row(&mut self, cells: &[Cell<'_>]) {
-        let row = &mut self.row;
-        row.clear();
-        let flags = cells.len().div_ceil(8);
-        row.resize(flags, 0);
+        let row = &mut self.pending;
+        let flags_at = row.len();
+        row.resize(flags_at + cells.len().div_ceil(8), 0);
         for (index, (cell, layout)) in cells.iter().zip(&self.layouts).enumerate() {
-            let null = matches!(cell, Cell::Null);
-            if null {
-                row[index / 8] |= 0x80 >> (index % 8);
+            if matches!(cell, Cell::Null) {
+                row[flags_at + index / 8] |= 0x80 >> (index % 8);
             }
             match layout {
                 Layout::Text => {
@@ -148,23 +149,6 @@ impl<W: Write> Binary2Writer<W> {
             }
         }
     }
-
-    /// Base64 of everything whole groups allow; the rest waits.
-    fn flush_base64(&mut self, everything: bool) -> io::Result<()> {
-        let whole = if everything {
-            self.pending.len()
-        } else {
-            self.pending.len() / 3 * 3
-        };
-        if whole == 0 {
-            return Ok(());
-        }
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&self.pending[..whole]);
-        self.pending.drain(..whole);
-        let out = self.xml.get_mut();
-        out.write_all(encoded.as_bytes())?;
-        out.write_all(b"\n")
-    }
 }
 
 fn integer(cell: &Cell<'_>) -> i64 {
@@ -184,11 +168,40 @@ fn double(cell: &Cell<'_>) -> f64 {
     }
 }
 
+impl Binary2Writer<Vec<u8>> {
+    /// Base64 of everything whole groups allow, straight into the output; the rest waits.
+    fn flush_base64(&mut self, everything: bool) -> io::Result<()> {
+        let whole = if everything {
+            self.pending.len()
+        } else {
+            self.pending.len() / 3 * 3
+        };
+        if whole == 0 {
+            return Ok(());
+        }
+        let out = self.xml.get_mut();
+        let start = out.len();
+        out.resize(
+            start + base64::encoded_len(whole, true).expect("a block fits"),
+            0,
+        );
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice(&self.pending[..whole], &mut out[start..])
+            .expect("sized by encoded_len");
+        out.truncate(start + written);
+        out.push(b'\n');
+        self.pending.drain(..whole);
+        Ok(())
+    }
+}
+
 impl ResultWriter for Binary2Writer<Vec<u8>> {
     fn write_row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
         self.encode_row(cells);
-        self.pending.extend_from_slice(&self.row);
-        self.flush_base64(false)
+        if self.pending.len() >= BLOCK {
+            self.flush_base64(false)?;
+        }
+        Ok(())
     }
 
     fn finish(&mut self, status: &QueryStatus) -> io::Result<()> {
@@ -265,5 +278,55 @@ mod tests {
         expected.extend_from_slice(&f64::NAN.to_be_bytes());
         assert_eq!(bytes, expected);
         assert!(text.contains("<BINARY2>") && text.trim_end().ends_with("</VOTABLE>"));
+    }
+
+    #[test]
+    fn rows_read_back_in_order_across_many_blocks() {
+        let fields = [
+            Field::new("s", Datatype::Char, Some("*")),
+            Field::new("l", Datatype::Long, None),
+        ];
+        let mut writer = Binary2Writer::start(
+            Vec::new(),
+            &Preamble::default(),
+            &fields,
+            TimestampStyle::Dali,
+        )
+        .unwrap();
+        let rows = 20_000_i64;
+        let mut text = Vec::new();
+        for i in 0..rows {
+            // Lengths vary, so rows straddle block and base64 group boundaries everywhere.
+            let label = "x".repeat((i % 7) as usize) + &i.to_string();
+            writer
+                .write_row(&[Cell::Text(&label), Cell::Integer(i * 3)])
+                .unwrap();
+            text.extend(writer.take_output());
+        }
+        writer.finish(&QueryStatus::Ok).unwrap();
+        text.extend(writer.take_output());
+        let text = String::from_utf8(text).unwrap();
+        let start = text.find("<STREAM encoding=\"base64\">").unwrap() + 26;
+        let encoded: String = text[start..text.find("</STREAM>").unwrap()]
+            .split_whitespace()
+            .collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        assert!(bytes.len() > 4 * BLOCK, "the rows span several blocks");
+        let mut at = 0;
+        for i in 0..rows {
+            assert_eq!(bytes[at], 0, "no NULL flags");
+            let length = u32::from_be_bytes(bytes[at + 1..at + 5].try_into().unwrap()) as usize;
+            let label = std::str::from_utf8(&bytes[at + 5..at + 5 + length]).unwrap();
+            assert_eq!(label, "x".repeat((i % 7) as usize) + &i.to_string());
+            at += 5 + length;
+            assert_eq!(
+                i64::from_be_bytes(bytes[at..at + 8].try_into().unwrap()),
+                i * 3
+            );
+            at += 8;
+        }
+        assert_eq!(at, bytes.len(), "nothing after the last row");
     }
 }

@@ -120,41 +120,70 @@ pub enum TimestampStyle {
 }
 
 impl TimestampStyle {
-    /// The timestamp as text, without allocating: writers call this for every row.
+    /// The timestamp as text, without allocating or the `fmt` machinery: writers call this
+    /// for every row.
     fn format(self, timestamp: &DateTime<Utc>) -> TimestampText {
         use chrono::{Datelike, Timelike};
         let mut text = TimestampText {
-            bytes: [0; 48],
+            bytes: [0; 32],
             len: 0,
         };
-        let mut cursor = io::Cursor::new(&mut text.bytes[..]);
-        let (year, month, day) = (timestamp.year(), timestamp.month(), timestamp.day());
-        let (hour, minute, second) = (timestamp.hour(), timestamp.minute(), timestamp.second());
+        let year = timestamp.year();
+        if !(0..=9999).contains(&year) {
+            // Outside four digits (never in this database): the general path.
+            let formatted = match self {
+                TimestampStyle::Dali => timestamp.format("%Y-%m-%dT%H:%M:%S%.3f"),
+                TimestampStyle::ObsPortal => timestamp.format("%Y-%m-%d %H:%M:%S+00:00"),
+            }
+            .to_string();
+            let length = formatted.len().min(text.bytes.len());
+            text.bytes[..length].copy_from_slice(&formatted.as_bytes()[..length]);
+            text.len = length;
+            return text;
+        }
         // A leap second carries 1_000_000_000 and more nanoseconds: its milliseconds stop at 999.
         let millis = timestamp.timestamp_subsec_millis().min(999);
-        let written = match self {
-            TimestampStyle::Dali => io::Write::write_fmt(
-                &mut cursor,
-                format_args!(
-                    "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{millis:03}"
-                ),
-            ),
-            TimestampStyle::ObsPortal => io::Write::write_fmt(
-                &mut cursor,
-                format_args!(
-                    "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}+00:00"
-                ),
-            ),
+        let separator = match self {
+            TimestampStyle::Dali => b'T',
+            TimestampStyle::ObsPortal => b' ',
         };
-        written.expect("48 bytes hold any chrono timestamp");
-        text.len = cursor.position() as usize;
+        let digits = |value: u32, width: usize, out: &mut [u8]| {
+            let mut value = value;
+            for place in (0..width).rev() {
+                out[place] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        let b = &mut text.bytes;
+        digits(year as u32, 4, &mut b[0..4]);
+        b[4] = b'-';
+        digits(timestamp.month(), 2, &mut b[5..7]);
+        b[7] = b'-';
+        digits(timestamp.day(), 2, &mut b[8..10]);
+        b[10] = separator;
+        digits(timestamp.hour(), 2, &mut b[11..13]);
+        b[13] = b':';
+        digits(timestamp.minute(), 2, &mut b[14..16]);
+        b[16] = b':';
+        digits(timestamp.second(), 2, &mut b[17..19]);
+        let tail: &[u8] = match self {
+            TimestampStyle::Dali => {
+                b[19] = b'.';
+                digits(millis, 3, &mut b[20..23]);
+                &[]
+            }
+            TimestampStyle::ObsPortal => b"+00:00",
+        };
+        let end = if tail.is_empty() { 23 } else { 19 };
+        b[end..end + tail.len()].copy_from_slice(tail);
+        text.len = end + tail.len();
         text
     }
 }
 
 /// A formatted timestamp on the stack.
 struct TimestampText {
-    bytes: [u8; 48],
+    bytes: [u8; 32],
     len: usize,
 }
 
@@ -226,7 +255,55 @@ fn format_double(value: f64, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
-    use super::format_double;
+    use super::{format_double, TimestampStyle};
+    use chrono::{DateTime, Datelike, Timelike, Utc};
+
+    #[test]
+    fn timestamps_print_as_formatting_would() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut stamps: Vec<DateTime<Utc>> = vec![
+            DateTime::from_timestamp(0, 0).unwrap(),
+            // A leap second: its milliseconds stop at 999.
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap(),
+            "0005-03-04T05:06:07.089Z".parse().unwrap(),
+            "9999-12-31T23:59:59.999999Z".parse().unwrap(),
+        ];
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Any instant from year 0 to 9999.
+            let seconds = (state % 315_537_897_600) as i64 - 62_167_219_200;
+            stamps.push(
+                DateTime::from_timestamp(seconds, (state >> 34) as u32 % 1_000_000_000).unwrap(),
+            );
+        }
+        for stamp in stamps {
+            let (date, millis) = (
+                format!(
+                    "{:04}-{:02}-{:02}",
+                    stamp.year(),
+                    stamp.month(),
+                    stamp.day()
+                ),
+                stamp.timestamp_subsec_millis().min(999),
+            );
+            let time = format!(
+                "{:02}:{:02}:{:02}",
+                stamp.hour(),
+                stamp.minute(),
+                stamp.second()
+            );
+            assert_eq!(
+                &*TimestampStyle::Dali.format(&stamp),
+                format!("{date}T{time}.{millis:03}")
+            );
+            assert_eq!(
+                &*TimestampStyle::ObsPortal.format(&stamp),
+                format!("{date} {time}+00:00")
+            );
+        }
+    }
 
     #[test]
     fn doubles_print_shortest_and_read_back_exactly() {
