@@ -17,7 +17,6 @@ pub struct CsvWriter<W: Write> {
     out: W,
     timestamps: TimestampStyle,
     separator: Separator,
-    line: Vec<u8>,
 }
 
 impl<W: Write> CsvWriter<W> {
@@ -31,75 +30,73 @@ impl<W: Write> CsvWriter<W> {
         timestamps: TimestampStyle,
         separator: Separator,
     ) -> io::Result<Self> {
-        let mut writer = CsvWriter {
+        let mut header = Vec::new();
+        for (index, field) in fields.iter().enumerate() {
+            if index > 0 {
+                header.push(separator.delimiter());
+            }
+            separator.push_text(&field.name, &mut header);
+        }
+        header.extend_from_slice(b"\r\n");
+        let mut out = out;
+        out.write_all(&header)?;
+        Ok(CsvWriter {
             out,
             timestamps,
             separator,
-            line: Vec::new(),
-        };
-        for (index, field) in fields.iter().enumerate() {
-            if index > 0 {
-                writer.line.push(writer.delimiter());
-            }
-            writer.push_text(&field.name);
-        }
-        writer.line.extend_from_slice(b"\r\n");
-        writer.out.write_all(&writer.line)?;
-        Ok(writer)
+        })
     }
+}
 
-    fn delimiter(&self) -> u8 {
-        match self.separator {
+impl Separator {
+    fn delimiter(self) -> u8 {
+        match self {
             Separator::Comma => b',',
             Separator::Tab => b'\t',
         }
     }
 
-    fn push_text(&mut self, text: &str) {
-        match self.separator {
-            Separator::Comma => quote(text, &mut self.line),
-            Separator::Tab => {
-                for c in text.chars() {
-                    let c = if matches!(c, '\t' | '\n' | '\r') {
-                        ' '
-                    } else {
-                        c
-                    };
-                    let mut buffer = [0; 4];
-                    self.line
-                        .extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+    fn push_text(self, text: &str, out: &mut Vec<u8>) {
+        match self {
+            Separator::Comma => quote(text, out),
+            // Tabs and line breaks are ASCII, so replacing bytes keeps UTF-8 intact.
+            Separator::Tab => out.extend(text.bytes().map(|b| {
+                if matches!(b, b'\t' | b'\n' | b'\r') {
+                    b' '
+                } else {
+                    b
                 }
-            }
+            })),
         }
     }
 }
 
 impl ResultWriter for CsvWriter<Vec<u8>> {
     fn write_row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
-        self.line.clear();
-        let delimiter = self.delimiter();
+        // Straight into the output: rows are most of it.
+        let (line, separator) = (&mut self.out, self.separator);
         for (index, cell) in cells.iter().enumerate() {
             if index > 0 {
-                self.line.push(delimiter);
+                line.push(separator.delimiter());
             }
             match cell {
                 Cell::Null => {}
                 Cell::Double(value) if value.is_nan() => {}
-                Cell::Text(text) => self.push_text(text),
-                Cell::Integer(value) => write!(self.line, "{value}")?,
-                Cell::Double(value) => format_double(*value, &mut self.line),
+                Cell::Text(text) => separator.push_text(text, line),
+                Cell::Integer(value) => {
+                    line.extend_from_slice(itoa::Buffer::new().format(*value).as_bytes())
+                }
+                Cell::Double(value) => format_double(*value, line),
                 Cell::Boolean(value) => {
-                    self.line
-                        .extend_from_slice(if *value { b"true" } else { b"false" })
+                    line.extend_from_slice(if *value { b"true" } else { b"false" })
                 }
                 Cell::Timestamp(timestamp) => {
-                    let text = self.timestamps.format(timestamp);
-                    self.line.extend_from_slice(text.as_bytes());
+                    line.extend_from_slice(self.timestamps.format(timestamp).as_bytes());
                 }
             }
         }
-        self.line.extend_from_slice(b"\r\n");
-        self.out.write_all(&self.line)
+        line.extend_from_slice(b"\r\n");
+        Ok(())
     }
 
     /// These formats have no place for a status: an error ends the stream abnormally instead.
@@ -122,7 +119,10 @@ impl ResultWriter for CsvWriter<Vec<u8>> {
 
 /// Quotes a value when it holds a separator, a quote or a line break.
 fn quote(text: &str, out: &mut Vec<u8>) {
-    if text.contains([',', '"', '\r', '\n']) {
+    if text
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
         out.push(b'"');
         out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
         out.push(b'"');

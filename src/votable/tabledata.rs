@@ -15,7 +15,6 @@ pub struct TableDataWriter<W: Write> {
     timestamps: TimestampStyle,
     /// Per column: whether it is a double, whose NULL is written `NaN` (what ASPRO2 reads).
     doubles: Vec<bool>,
-    row: Vec<u8>,
 }
 
 impl<W: Write> TableDataWriter<W> {
@@ -36,7 +35,6 @@ impl<W: Write> TableDataWriter<W> {
                 .iter()
                 .map(|f| f.datatype == super::Datatype::Double)
                 .collect(),
-            row: Vec::with_capacity(1024),
         })
     }
 
@@ -108,8 +106,8 @@ pub(super) fn close_document<W: Write>(
 
 impl ResultWriter for TableDataWriter<Vec<u8>> {
     fn write_row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
-        let row = &mut self.row;
-        row.clear();
+        // Straight into the output: rows are most of it.
+        let row = self.xml.get_mut();
         row.extend_from_slice(b"<TR>");
         for (cell, is_double) in cells.iter().zip(&self.doubles) {
             match cell {
@@ -141,7 +139,7 @@ impl ResultWriter for TableDataWriter<Vec<u8>> {
             row.extend_from_slice(b"</TD>");
         }
         row.extend_from_slice(b"</TR>\n");
-        self.xml.get_mut().write_all(row)
+        Ok(())
     }
 
     fn finish(&mut self, status: &QueryStatus) -> io::Result<()> {
@@ -211,41 +209,46 @@ fn write_info<W: Write>(
     Ok(())
 }
 
-/// XML text: escapes markup and replaces characters XML 1.0 cannot carry.
-fn escape_text(text: &str, out: &mut Vec<u8>) {
-    // Copies runs of bytes that need nothing in one go: most text needs no escaping at all.
-    let bytes = text.as_bytes();
-    let mut run_start = 0;
-    let mut index = 0;
-    while index < bytes.len() {
-        let replacement: &[u8] = match bytes[index] {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'\t' | b'\n' | b'\r' => {
-                index += 1;
-                continue;
-            }
-            // Control characters and U+FFFE/U+FFFF (EF BF BE/BF) are not allowed in XML.
-            byte if byte < 0x20 => "\u{fffd}".as_bytes(),
-            0xEF if matches!(bytes.get(index + 1..index + 3), Some([0xBF, 0xBE | 0xBF])) => {
-                out.extend_from_slice(&bytes[run_start..index]);
-                out.extend_from_slice("\u{fffd}".as_bytes());
-                index += 3;
-                run_start = index;
-                continue;
-            }
-            _ => {
-                index += 1;
-                continue;
-            }
-        };
-        out.extend_from_slice(&bytes[run_start..index]);
-        out.extend_from_slice(replacement);
-        index += 1;
-        run_start = index;
+/// Bytes `escape_text` must look at: markup, control characters other than tab and line
+/// breaks, and 0xEF, which starts U+FFFE and U+FFFF.
+const ATTENTION: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = !matches!(byte as u8, b'\t' | b'\n' | b'\r');
+        byte += 1;
     }
-    out.extend_from_slice(&bytes[run_start..]);
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[0xEF] = true;
+    table
+};
+
+/// Text as XML character data. Runs of bytes that need nothing are copied in one go: most
+/// text needs no escaping at all.
+fn escape_text(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let mut done = 0;
+    while let Some(offset) = bytes[done..].iter().position(|&b| ATTENTION[b as usize]) {
+        let index = done + offset;
+        out.extend_from_slice(&bytes[done..index]);
+        let (replacement, width): (&[u8], usize) = match bytes[index] {
+            b'&' => (b"&amp;", 1),
+            b'<' => (b"&lt;", 1),
+            b'>' => (b"&gt;", 1),
+            // U+FFFE and U+FFFF are not allowed in XML; other characters starting 0xEF are.
+            0xEF if matches!(bytes.get(index + 1..index + 3), Some([0xBF, 0xBE | 0xBF])) => {
+                ("\u{fffd}".as_bytes(), 3)
+            }
+            0xEF => (&bytes[index..index + 1], 1),
+            // Control characters are not allowed in XML either.
+            _ => ("\u{fffd}".as_bytes(), 1),
+        };
+        out.extend_from_slice(replacement);
+        done = index + width;
+    }
+    out.extend_from_slice(&bytes[done..]);
 }
 
 #[cfg(test)]
