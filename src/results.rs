@@ -30,21 +30,16 @@ pub type SqlParameter = Box<dyn ToSql + Send + Sync>;
 
 /// A query built by this service (never from pasted user text) and how to run it.
 pub struct ResultQuery {
+    /// One of a bounded set of statement shapes, its values passed as parameters: prepared
+    /// once per connection and reused (see `prepare`).
     pub sql: String,
-    pub statement: Statement,
+    pub parameters: Vec<SqlParameter>,
+    /// The parameters' PostgreSQL types, or none to let PostgreSQL infer them from the SQL.
+    /// Given, they also allow parameters the SQL does not use (ADQL's `RAND(seed)` drops its
+    /// seed).
+    pub parameter_types: Vec<Type>,
     /// Stop after this many rows and report OVERFLOW if there were more.
     pub max_rows: Option<u64>,
-}
-
-/// How a query's statement reaches PostgreSQL.
-pub enum Statement {
-    /// One of the few statement shapes this service builds itself, its values passed as
-    /// parameters: prepared once per connection and cached.
-    Prepared(Vec<SqlParameter>),
-    /// A statement seen once, its literals printed inline (a translated ADQL query): parsed,
-    /// bound and run in one round trip as the unnamed statement. Caching it would leave one
-    /// prepared statement per query on every connection, in this process and in PostgreSQL.
-    OneOff,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,18 +105,10 @@ async fn run_query(
         }
     };
     let rows = async {
-        match &query.statement {
-            Statement::Prepared(parameters) => {
-                let statement = client.prepare_cached(&query.sql).await?;
-                client
-                    .query_raw(&statement, as_sql_parameters(parameters))
-                    .await
-            }
-            Statement::OneOff => {
-                let no_parameters: [(&str, Type); 0] = [];
-                client.query_typed_raw(&query.sql, no_parameters).await
-            }
-        }
+        let statement = prepare(&client, &query.sql, &query.parameter_types).await?;
+        client
+            .query_raw(&statement, as_sql_parameters(&query.parameters))
+            .await
     };
     let rows = match rows.await {
         Ok(rows) => rows,
@@ -187,11 +174,29 @@ pub async fn fetch_rows(
         tracing::error!(%error, "no database connection for a page query");
         ResultError::Unavailable
     })?;
-    let statement = client.prepare_cached(sql).await.map_err(classify)?;
+    let statement = prepare(&client, sql, &[]).await.map_err(classify)?;
     client
         .query(&statement, &as_sql_parameters(parameters))
         .await
         .map_err(classify)
+}
+
+/// Prepared statements a connection keeps: the portal's few shapes and the recent TAP ones.
+const CACHED_STATEMENTS: usize = 256;
+
+/// The statement for `sql`, prepared on this connection once. TAP queries print their numbers
+/// as parameters, so that the same query around another position reuses its statement; but
+/// users write queries of endless shapes, so the cache starts afresh when it is full (dropped
+/// statements are closed in PostgreSQL too).
+async fn prepare(
+    client: &deadpool_postgres::Client,
+    sql: &str,
+    types: &[Type],
+) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+    if client.statement_cache.size() >= CACHED_STATEMENTS {
+        client.statement_cache.clear();
+    }
+    client.prepare_typed_cached(sql, types).await
 }
 
 fn as_sql_parameters(parameters: &[SqlParameter]) -> Vec<&(dyn ToSql + Sync)> {

@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::params::Parameters;
-use crate::results::{stream_results, ResultQuery, Statement};
+use crate::results::{stream_results, ResultQuery};
 use crate::schema::{published_table, ApiPresence};
 use crate::server::AppState;
 use crate::votable::{Field, Preamble, TableDataWriter, TimestampStyle};
@@ -40,12 +40,13 @@ async fn cone_search(State(state): State<AppState>, parameters: Parameters) -> R
             columns.join(", ")
         ),
         // One more row than asked, so OVERFLOW is known without counting.
-        statement: Statement::Prepared(vec![
+        parameters: vec![
             Box::new(request.ra),
             Box::new(request.dec),
             Box::new(request.radius),
             Box::new(request.max_records.saturating_add(1) as i64),
-        ]),
+        ],
+        parameter_types: Vec::new(),
         max_rows: Some(request.max_records),
     };
     let preamble = Preamble {

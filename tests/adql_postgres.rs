@@ -58,6 +58,94 @@ async fn every_expected_translation_is_valid_postgresql_for_the_reader() {
     assert!(checked >= 250, "only {checked} translations checked");
 }
 
+/// Every `.adql` case below `directory`.
+fn adql_cases(directory: &Path, found: &mut Vec<(String, String)>) {
+    for entry in fs::read_dir(directory).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            adql_cases(&path, found);
+        } else if path.extension().is_some_and(|e| e == "adql") {
+            found.push((
+                path.display().to_string(),
+                fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+}
+
+#[tokio::test]
+async fn numbers_as_parameters_give_the_same_rows_as_numbers_in_the_text() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&["--demo-rows", "300"]);
+    let db = reader(&workspace).await;
+    let mut cases = Vec::new();
+    adql_cases(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("adql/tests/cases"),
+        &mut cases,
+    );
+    let catalog = obsportal::schema::adql_catalog();
+    // The rows of a query as one text, in a stable order.
+    let rows_of = |sql: &str| {
+        format!(
+            "SELECT count(*), md5(coalesce(string_agg(q::text, '|' ORDER BY q::text), '')) \
+             FROM ({sql}) AS q"
+        )
+    };
+    let (mut compared, mut with_parameters) = (0, 0);
+    for (path, adql) in cases {
+        let (Ok(inline), Ok(parameterised)) = (
+            adql::translate(&adql, catalog),
+            adql::translate_with_parameters(&adql, catalog),
+        ) else {
+            continue; // refused either way (the errors/ cases)
+        };
+        if inline.sql.contains("TAP_UPLOAD") || inline.sql.contains("random()") {
+            continue; // no upload tables here; random rows differ by nature
+        }
+        let (values, types): (Vec<_>, Vec<_>) = parameterised
+            .parameters
+            .iter()
+            .map(|literal| obsportal::tap::sql_parameter(*literal))
+            .unzip();
+        let values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
+            .iter()
+            .map(|v| v.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let expected = db.query_one(&rows_of(&inline.sql), &[]).await;
+        let got = match db.prepare_typed(&rows_of(&parameterised.sql), &types).await {
+            Ok(statement) => db.query_one(&statement, &values).await,
+            Err(error) => Err(error),
+        };
+        match (expected, got) {
+            (Ok(expected), Ok(got)) => {
+                let summary =
+                    |row: &tokio_postgres::Row| (row.get::<_, i64>(0), row.get::<_, String>(1));
+                assert_eq!(
+                    summary(&got),
+                    summary(&expected),
+                    "{path}\n{}",
+                    parameterised.sql
+                );
+            }
+            // A query PostgreSQL refuses (a division by zero...) must be refused both ways.
+            (Err(_), Err(_)) => {}
+            (expected, got) => panic!(
+                "{path}: {:?} inline, {:?} with parameters\n{}",
+                expected.err(),
+                got.err(),
+                parameterised.sql
+            ),
+        }
+        compared += 1;
+        with_parameters += usize::from(!values.is_empty());
+    }
+    assert!(compared >= 250, "only {compared} cases compared");
+    assert!(
+        with_parameters >= 80,
+        "only {with_parameters} cases had numbers to take out"
+    );
+}
+
 #[tokio::test]
 async fn cone_and_distance_queries_use_the_gist_index() {
     let workspace = Workspace::new();

@@ -497,3 +497,26 @@ async fn computed_columns_of_every_kind_are_written() {
     assert_eq!(datatype("big"), "double");
     assert_eq!(datatype("whole"), "long");
 }
+
+#[tokio::test]
+async fn the_same_query_around_other_positions_finds_other_targets() {
+    let (_workspace, server) = serve_test_headers();
+    // One statement shape, prepared once per connection: PostgreSQL switches to a generic plan
+    // after five runs, so each position is asked for more often than that.
+    let cone = |ra: f64, dec: f64| {
+        format!(
+            "SELECT DISTINCT target_name FROM obsportal.exposures WHERE \
+             CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', {ra}, {dec}, 5.0 / 3600)) = 1"
+        )
+    };
+    for _ in 0..8 {
+        for (ra, dec, name) in [
+            (104.8167, -13.0586, "HD 45677"),
+            (105.8046, -12.9321, "HD 46355"),
+        ] {
+            let (status, body) = sync(&server, &cone(ra, dec), "").await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(VoTable::parse(&body).column("target_name"), [name]);
+        }
+    }
+}

@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use crate::catalog::ColumnType;
 use crate::functions::Function;
+use crate::parameters::Literal;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Query {
@@ -143,6 +144,8 @@ pub(crate) enum Expr {
     /// An output column referred to by its alias or position (ORDER BY).
     OutputAlias(String),
     Number(String),
+    /// A number taken out as the `$n` parameter of a prepared statement (see `parameters`).
+    Parameter(usize, Literal),
     String(String),
     Null,
     Negate(Box<Expr>),

@@ -11,6 +11,7 @@ use crate::catalog::{Catalog, ColumnInfo, ColumnType};
 use crate::error::{AdqlError, ErrorKind};
 use crate::functions::{self, Function};
 use crate::hints::closest;
+use crate::parameters::Literal;
 use crate::reserved::is_reserved;
 
 /// Deeper expressions than this are refused (the printer recurses as deep).
@@ -1457,6 +1458,8 @@ fn kind_of(expr: &Expr, scope: &Scope<'_>) -> ColumnType {
         Expr::Column(column) => column_info(column, scope).map_or(ColumnType::Unknown, |c| c.kind),
         Expr::Number(text) if text.parse::<i64>().is_err() => ColumnType::Double,
         Expr::Number(_) | Expr::CountAll => ColumnType::Integer,
+        Expr::Parameter(_, Literal::Float8(_)) => ColumnType::Double,
+        Expr::Parameter(..) => ColumnType::Integer,
         Expr::String(_) => ColumnType::Text,
         Expr::Negate(inner) | Expr::Nested(inner) => kind_of(inner, scope),
         Expr::InUnit { .. } => ColumnType::Double,

@@ -14,12 +14,14 @@ mod dialect;
 mod error;
 mod functions;
 mod hints;
+mod parameters;
 mod reserved;
 mod translate;
 mod units;
 
 pub use catalog::{Catalog, ColumnInfo, ColumnType, TableInfo};
 pub use error::{AdqlError, ErrorKind};
+pub use parameters::Literal;
 
 /// Whether a name is an ADQL or SQL reserved word, which must be written delimited ("size").
 pub fn is_reserved_word(name: &str) -> bool {
@@ -31,6 +33,8 @@ pub fn is_reserved_word(name: &str) -> bool {
 pub struct Translation {
     /// PostgreSQL + pg_sphere SQL.
     pub sql: String,
+    /// Values of the SQL's `$1`, `$2`... (none unless asked for: `translate_with_parameters`).
+    pub parameters: Vec<Literal>,
     /// The columns the query returns, in order.
     pub columns: Vec<OutputColumn>,
 }
@@ -51,7 +55,20 @@ pub struct OutputColumn {
 pub fn translate(text: &str, catalog: &dyn Catalog) -> Result<Translation, AdqlError> {
     let statement = dialect::parse(text)?;
     let query = check::check(&statement, text, Some(catalog))?;
-    Ok(translate::to_postgres(&query))
+    Ok(translate::to_postgres(&query, Vec::new()))
+}
+
+/// As `translate`, with the query's numbers passed as parameters (`$1::float8`...) instead of
+/// printed, so that queries differing only in their numbers (the same cone around another
+/// target) share one prepared statement and its plan.
+pub fn translate_with_parameters(
+    text: &str,
+    catalog: &dyn Catalog,
+) -> Result<Translation, AdqlError> {
+    let statement = dialect::parse(text)?;
+    let mut query = check::check(&statement, text, Some(catalog))?;
+    let parameters = parameters::take_numbers(&mut query);
+    Ok(translate::to_postgres(&query, parameters))
 }
 
 /// Parses and checks the grammar alone: any table or column name is accepted.

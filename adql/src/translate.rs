@@ -7,9 +7,10 @@ use std::fmt::Write;
 
 use crate::ast::*;
 use crate::functions::Function;
+use crate::parameters::Literal;
 use crate::{OutputColumn, Translation};
 
-pub(crate) fn to_postgres(query: &Query) -> Translation {
+pub(crate) fn to_postgres(query: &Query, parameters: Vec<Literal>) -> Translation {
     let mut sql = String::new();
     query_sql(query, &mut sql, true);
     let columns = query
@@ -23,7 +24,11 @@ pub(crate) fn to_postgres(query: &Query) -> Translation {
             xtype: c.xtype,
         })
         .collect();
-    Translation { sql, columns }
+    Translation {
+        sql,
+        parameters,
+        columns,
+    }
 }
 
 /// `outermost`: the query whose rows go to the client (geometries leave in DALI form).
@@ -280,6 +285,9 @@ fn expr(e: &Expr, out: &mut String) {
             if number.parse::<i64>().is_err() {
                 out.push_str("::float8");
             }
+        }
+        Expr::Parameter(index, literal) => {
+            let _ = write!(out, "${index}::{}", literal.sql_type());
         }
         Expr::String(text) => string(text, out),
         Expr::Null => out.push_str("NULL"),

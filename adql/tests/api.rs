@@ -103,3 +103,50 @@ fn syntax_only_accepts_unknown_names_but_not_bad_grammar() {
         "functions are checked without a catalog too"
     );
 }
+
+#[test]
+fn numbers_become_parameters_so_that_cones_share_one_statement() {
+    let cone = |ra: &str, dec: &str| {
+        adql::translate_with_parameters(
+            &format!(
+                "SELECT TOP 5 exp_id, target_ra * 2 AS twice FROM obsportal.exposures \
+                 WHERE 1 = CONTAINS(POINT('ICRS', target_ra, target_dec), \
+                 CIRCLE('ICRS', {ra}, {dec}, 30 / 3600.0)) ORDER BY 1"
+            ),
+            &catalog(),
+        )
+        .unwrap()
+    };
+    let (first, second) = (cone("10.5", "-20"), cone("200.25", "45"));
+    assert_eq!(first.sql, second.sql, "one statement for both cones");
+    use adql::Literal::{Float8, Int4};
+    assert_eq!(
+        first.parameters,
+        [Int4(2), Float8(10.5), Int4(-20), Int4(30), Float8(3600.0)]
+    );
+    assert_eq!(second.parameters[1], Float8(200.25));
+    // The printer still sees CONTAINS(...) = 1, TOP and ORDER BY's position as written.
+    assert!(first.sql.contains("<@ scircle("), "{}", first.sql);
+    assert!(first.sql.ends_with("ORDER BY 1 LIMIT 5"), "{}", first.sql);
+    assert!(first.sql.contains("$5::float8"), "{}", first.sql);
+    // Translated without parameters, the same query prints its numbers.
+    let inline = adql::translate(
+        "SELECT target_ra FROM obsportal.exposures GROUP BY target_ra ORDER BY 1",
+        &catalog(),
+    )
+    .unwrap();
+    assert!(inline.parameters.is_empty() && !inline.sql.contains('$'));
+    let grouped = adql::translate_with_parameters(
+        "SELECT target_ra, COUNT(*) FROM obsportal.exposures GROUP BY 1 HAVING COUNT(*) > 3",
+        &catalog(),
+    )
+    .unwrap();
+    assert!(
+        grouped
+            .sql
+            .contains("GROUP BY 1 HAVING (count(*) > $1::int4)"),
+        "{}",
+        grouped.sql
+    );
+    assert_eq!(grouped.parameters, [Int4(3)]);
+}

@@ -12,7 +12,7 @@ use deadpool_postgres::Pool;
 
 use super::search::Search;
 use crate::params::Parameters;
-use crate::results::{stream_results, ResultQuery, Statement};
+use crate::results::{stream_results, ResultQuery};
 use crate::schema::{published_table, ApiPresence};
 use crate::server::AppState;
 use crate::votable::{
@@ -80,7 +80,8 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
             "SELECT {} FROM obsportal.exposures WHERE {condition} ORDER BY exp_mjd_start, exp_id",
             columns.join(", ")
         ),
-        statement: Statement::Prepared(sql_parameters),
+        parameters: sql_parameters,
+        parameter_types: Vec::new(),
         max_rows: None,
     };
     let (writer, content_type): (Box<dyn ResultWriter>, _) = match format {

@@ -1,10 +1,12 @@
-//! The TAP service under `/tap`: synchronous ADQL queries and VOSI availability; async jobs,
-//! uploads, tables, capabilities and examples come with the TAP issue.
+//! The TAP service under `/tap`: synchronous ADQL queries, VOSI (availability, capabilities,
+//! tables) and DALI examples. Async (UWS) jobs and table uploads are not served yet.
 
 mod examples;
 mod sync;
 pub mod tap_schema;
 mod vosi;
+
+pub use sync::sql_parameter;
 
 use axum::routing::get;
 use axum::Router;

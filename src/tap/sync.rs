@@ -6,8 +6,10 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use tokio_postgres::types::Type;
+
 use crate::params::Parameters;
-use crate::results::{stream_results, ResultError, ResultQuery, Statement};
+use crate::results::{stream_results, ResultError, ResultQuery, SqlParameter};
 use crate::schema::{adql_catalog, published_tables};
 use crate::server::AppState;
 use crate::votable::{
@@ -158,9 +160,14 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
         })?,
     };
 
-    let translation = adql::translate(adql_text, adql_catalog())
+    let translation = adql::translate_with_parameters(adql_text, adql_catalog())
         .map_err(|error| Refusal::usage(error.to_string()))?;
     let fields: Vec<Field> = translation.columns.iter().map(field_of).collect();
+    let (parameters, parameter_types) = translation
+        .parameters
+        .iter()
+        .map(|literal| sql_parameter(*literal))
+        .unzip();
     let query = ResultQuery {
         // One row more than asked, so OVERFLOW is known without counting; none for MAXREC=0,
         // whose answer has no rows (LIMIT 1 would also lead the planner to scan in ORDER BY
@@ -170,7 +177,8 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
             translation.sql,
             if max_records == 0 { 0 } else { max_records + 1 }
         ),
-        statement: Statement::OneOff,
+        parameters,
+        parameter_types,
         max_rows: Some(max_records),
     };
     let preamble = Preamble {
@@ -208,6 +216,15 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
         ),
     };
     Ok(stream_results(state.reader.clone(), query, writer, content_type).await?)
+}
+
+/// A number the translator took out of the SQL, as tokio-postgres passes it.
+pub fn sql_parameter(literal: adql::Literal) -> (SqlParameter, Type) {
+    match literal {
+        adql::Literal::Int4(value) => (Box::new(value), Type::INT4),
+        adql::Literal::Int8(value) => (Box::new(value), Type::INT8),
+        adql::Literal::Float8(value) => (Box::new(value), Type::FLOAT8),
+    }
 }
 
 /// A result column's FIELD: as `schema/` describes it when it is a published column,

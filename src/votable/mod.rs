@@ -325,7 +325,11 @@ mod tests {
         }
         // The significant digits of a number's text: no sign, point, exponent or padding zeros.
         let digits = |text: &str| {
-            let mantissa = text.split(['e', 'E']).next().unwrap().replace(['-', '.'], "");
+            let mantissa = text
+                .split(['e', 'E'])
+                .next()
+                .unwrap()
+                .replace(['-', '.'], "");
             mantissa.trim_matches('0').len()
         };
         for value in values.into_iter().filter(|v| v.is_finite()) {
