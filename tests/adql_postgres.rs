@@ -10,18 +10,28 @@ use std::path::Path;
 
 use support::Workspace;
 
-fn translated_cases(directory: &Path, found: &mut Vec<(String, String)>) {
-    for entry in fs::read_dir(directory).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            translated_cases(&path, found);
-        } else if path.extension().is_some_and(|e| e == "sql") {
-            found.push((
-                path.display().to_string(),
-                fs::read_to_string(&path).unwrap(),
-            ));
+/// Every `adql/tests/cases` file with this extension: (path, text).
+fn case_files(extension: &str) -> Vec<(String, String)> {
+    fn walk(directory: &Path, extension: &str, found: &mut Vec<(String, String)>) {
+        for entry in fs::read_dir(directory).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, extension, found);
+            } else if path.extension().is_some_and(|e| e == extension) {
+                found.push((
+                    path.display().to_string(),
+                    fs::read_to_string(&path).unwrap(),
+                ));
+            }
         }
     }
+    let mut found = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("adql/tests/cases"),
+        extension,
+        &mut found,
+    );
+    found
 }
 
 async fn reader(workspace: &Workspace) -> tokio_postgres::Client {
@@ -38,13 +48,8 @@ async fn every_expected_translation_is_valid_postgresql_for_the_reader() {
     let workspace = Workspace::new();
     let _server = workspace.serve(&["--demo-rows", "300"]);
     let db = reader(&workspace).await;
-    let mut cases = Vec::new();
-    translated_cases(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("adql/tests/cases"),
-        &mut cases,
-    );
     let mut checked = 0;
-    for (path, sql) in cases {
+    for (path, sql) in case_files("sql") {
         if sql.contains("TAP_UPLOAD") {
             continue; // upload tables exist only during a TAP request with an upload
         }
@@ -58,31 +63,11 @@ async fn every_expected_translation_is_valid_postgresql_for_the_reader() {
     assert!(checked >= 250, "only {checked} translations checked");
 }
 
-/// Every `.adql` case below `directory`.
-fn adql_cases(directory: &Path, found: &mut Vec<(String, String)>) {
-    for entry in fs::read_dir(directory).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            adql_cases(&path, found);
-        } else if path.extension().is_some_and(|e| e == "adql") {
-            found.push((
-                path.display().to_string(),
-                fs::read_to_string(&path).unwrap(),
-            ));
-        }
-    }
-}
-
 #[tokio::test]
 async fn numbers_as_parameters_give_the_same_rows_as_numbers_in_the_text() {
     let workspace = Workspace::new();
     let _server = workspace.serve(&["--demo-rows", "300"]);
     let db = reader(&workspace).await;
-    let mut cases = Vec::new();
-    adql_cases(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("adql/tests/cases"),
-        &mut cases,
-    );
     let catalog = obsportal::schema::adql_catalog();
     // The rows of a query as one text, in a stable order.
     let rows_of = |sql: &str| {
@@ -92,7 +77,7 @@ async fn numbers_as_parameters_give_the_same_rows_as_numbers_in_the_text() {
         )
     };
     let (mut compared, mut with_parameters) = (0, 0);
-    for (path, adql) in cases {
+    for (path, adql) in case_files("adql") {
         let (Ok(inline), Ok(parameterised)) = (
             adql::translate(&adql, catalog),
             adql::translate_with_parameters(&adql, catalog),
@@ -160,6 +145,38 @@ async fn cone_and_distance_queries_use_the_gist_index() {
         let sql = adql::translate(adql, catalog).unwrap().sql;
         let plan: Vec<String> = db.query(&format!("EXPLAIN {sql}"), &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
         assert!(plan.join("\n").contains("exposures_position"), "{adql}\n{}", plan.join("\n"));
+
+        // With its numbers as parameters, the statement's generic plan (the one PostgreSQL
+        // reuses after five runs) must use the index too.
+        let translation = adql::translate_with_parameters(adql, catalog).unwrap();
+        let (types, values): (Vec<&str>, Vec<String>) = translation
+            .parameters
+            .iter()
+            .map(|literal| {
+                let value = match literal {
+                    adql::Literal::Int4(v) => v.to_string(),
+                    adql::Literal::Int8(v) => v.to_string(),
+                    adql::Literal::Float8(v) => format!("{v:?}"),
+                };
+                (literal.sql_type(), value)
+            })
+            .unzip();
+        db.batch_execute(&format!(
+            "SET plan_cache_mode = force_generic_plan; PREPARE cone ({}) AS {}",
+            types.join(", "),
+            translation.sql
+        ))
+        .await
+        .unwrap();
+        let plan: Vec<String> = db
+            .query(&format!("EXPLAIN EXECUTE cone ({})", values.join(", ")), &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        db.batch_execute("DEALLOCATE cone; RESET plan_cache_mode").await.unwrap();
+        assert!(plan.join("\n").contains("exposures_position"), "generic plan of {adql}\n{}", plan.join("\n"));
     }
 }
 

@@ -50,7 +50,8 @@ impl Literal {
         }
     }
 
-    pub(crate) fn sql_type(self) -> &'static str {
+    /// The PostgreSQL type the parameter is cast to in the SQL.
+    pub fn sql_type(self) -> &'static str {
         match self {
             Literal::Int4(_) => "int4",
             Literal::Int8(_) => "int8",

@@ -228,6 +228,28 @@ impl ResultWriter for Binary2Writer<Vec<u8>> {
 mod tests {
     use super::*;
 
+    fn writer(fields: &[Field]) -> Binary2Writer<Vec<u8>> {
+        Binary2Writer::start(
+            Vec::new(),
+            &Preamble::default(),
+            fields,
+            TimestampStyle::Dali,
+        )
+        .unwrap()
+    }
+
+    /// The bytes of a document's base64 STREAM.
+    fn stream_bytes(document: &str) -> Vec<u8> {
+        let start = document.find("<STREAM encoding=\"base64\">").unwrap()
+            + "<STREAM encoding=\"base64\">".len();
+        let encoded: String = document[start..document.find("</STREAM>").unwrap()]
+            .split_whitespace()
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap()
+    }
+
     #[test]
     fn rows_are_null_flags_then_big_endian_values_in_one_base64_stream() {
         let fields = [
@@ -236,13 +258,7 @@ mod tests {
             Field::new("d", Datatype::Double, None),
             Field::new("p", Datatype::Double, Some("2")),
         ];
-        let mut writer = Binary2Writer::start(
-            Vec::new(),
-            &Preamble::default(),
-            &fields,
-            TimestampStyle::Dali,
-        )
-        .unwrap();
+        let mut writer = writer(&fields);
         writer
             .write_row(&[
                 Cell::Text("ab"),
@@ -256,13 +272,7 @@ mod tests {
             .unwrap();
         writer.finish(&QueryStatus::Ok).unwrap();
         let text = String::from_utf8(writer.take_output()).unwrap();
-        let start = text.find("<STREAM encoding=\"base64\">").unwrap()
-            + "<STREAM encoding=\"base64\">".len();
-        let end = text.find("</STREAM>").unwrap();
-        let encoded: String = text[start..end].split_whitespace().collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap();
+        let bytes = stream_bytes(&text);
         let mut expected = vec![0u8];
         expected.extend_from_slice(&2u32.to_be_bytes());
         expected.extend_from_slice(b"ab");
@@ -286,13 +296,7 @@ mod tests {
             Field::new("s", Datatype::Char, Some("*")),
             Field::new("l", Datatype::Long, None),
         ];
-        let mut writer = Binary2Writer::start(
-            Vec::new(),
-            &Preamble::default(),
-            &fields,
-            TimestampStyle::Dali,
-        )
-        .unwrap();
+        let mut writer = writer(&fields);
         let rows = 20_000_i64;
         let mut text = Vec::new();
         for i in 0..rows {
@@ -305,14 +309,7 @@ mod tests {
         }
         writer.finish(&QueryStatus::Ok).unwrap();
         text.extend(writer.take_output());
-        let text = String::from_utf8(text).unwrap();
-        let start = text.find("<STREAM encoding=\"base64\">").unwrap() + 26;
-        let encoded: String = text[start..text.find("</STREAM>").unwrap()]
-            .split_whitespace()
-            .collect();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap();
+        let bytes = stream_bytes(&String::from_utf8(text).unwrap());
         assert!(bytes.len() > 4 * BLOCK, "the rows span several blocks");
         let mut at = 0;
         for i in 0..rows {
