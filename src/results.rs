@@ -48,19 +48,31 @@ pub enum ResultError {
     Timeout(u64),
     #[error("the database is unavailable; try again later")]
     Unavailable,
+    /// PostgreSQL refused a value while running the query (division by zero, a number out of
+    /// range, text that is not a date): the user's to know, in PostgreSQL's words.
+    #[error("the query failed: {0}")]
+    Data(String),
+    #[error("a value of the result could not be written")]
+    Unwritable,
     #[error("the query failed in the database")]
     Database(#[source] tokio_postgres::Error),
 }
 
+impl ResultError {
+    /// The HTTP status of the answer that reports this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ResultError::Timeout(_) | ResultError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ResultError::Data(_) => StatusCode::BAD_REQUEST,
+            ResultError::Unwritable | ResultError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 impl IntoResponse for ResultError {
     fn into_response(self) -> Response {
-        let status = match self {
-            ResultError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ResultError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ResultError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
         (
-            status,
+            self.status(),
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             self.to_string(),
         )
@@ -68,40 +80,111 @@ impl IntoResponse for ResultError {
     }
 }
 
-/// Starts the query; answers once the first batch is in (or the query failed), then streams.
+/// Starts the query. A result that fits in one piece leaves as a whole body (one write, with
+/// its length); a larger one streams, answered as soon as its first piece is written. A query
+/// that fails before anything is sent gets an error response.
 pub async fn stream_results(
     pool: Pool,
     query: ResultQuery,
     writer: Box<dyn ResultWriter>,
     content_type: &'static str,
 ) -> Result<Response, ResultError> {
-    let (started, first_batch) = oneshot::channel();
+    let (started, start) = oneshot::channel();
     let (chunks, body) = mpsc::channel::<Result<Bytes, io::Error>>(4);
-    tokio::spawn(run_query(pool, query, writer, started, chunks));
-    first_batch.await.map_err(|_| ResultError::Unavailable)??;
-    let stream = futures_util::stream::unfold(body, |mut body| async move {
-        body.recv().await.map(|chunk| (chunk, body))
-    });
-    Ok((
-        [(header::CONTENT_TYPE, content_type)],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    let output = Output {
+        started: Some(started),
+        chunks,
+    };
+    tokio::spawn(run_query(pool, query, writer, output));
+    let body = match start.await.map_err(|_| ResultError::Unavailable)?? {
+        Start::Whole(document) => Body::from(document),
+        Start::Streaming => {
+            Body::from_stream(futures_util::stream::unfold(body, |mut body| async move {
+                body.recv().await.map(|chunk| (chunk, body))
+            }))
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// How an answer begins.
+enum Start {
+    /// The whole document: it was complete before a piece was due.
+    Whole(Bytes),
+    /// Pieces follow on the channel.
+    Streaming,
+}
+
+/// Where a query's output goes: held back until the first piece is due, so that a small
+/// answer leaves whole and a failure before then is an error response.
+struct Output {
+    started: Option<oneshot::Sender<Result<Start, ResultError>>>,
+    chunks: mpsc::Sender<Result<Bytes, io::Error>>,
+}
+
+impl Output {
+    /// Hands what the writer holds on once it holds `FLUSH_BYTES`; false if the client is gone.
+    async fn send(&mut self, writer: &mut dyn ResultWriter) -> bool {
+        if writer.buffered_len() < FLUSH_BYTES {
+            return true;
+        }
+        if let Some(started) = self.started.take() {
+            if started.send(Ok(Start::Streaming)).is_err() {
+                return false;
+            }
+        }
+        self.chunks
+            .send(Ok(Bytes::from(writer.take_output())))
+            .await
+            .is_ok()
+    }
+
+    /// The rest of a finished document.
+    async fn finish(mut self, writer: &mut dyn ResultWriter) {
+        let rest = Bytes::from(writer.take_output());
+        match self.started.take() {
+            Some(started) => {
+                let _ = started.send(Ok(Start::Whole(rest)));
+            }
+            None if rest.is_empty() => {}
+            None => {
+                let _ = self.chunks.send(Ok(rest)).await;
+            }
+        }
+    }
+
+    /// A failure: the error response if nothing was sent yet; otherwise what was written, then
+    /// a broken stream, so that the cut result never looks complete.
+    async fn fail(mut self, writer: &mut dyn ResultWriter, error: ResultError) {
+        match self.started.take() {
+            Some(started) => {
+                let _ = started.send(Err(error));
+            }
+            None => {
+                let _ = self
+                    .chunks
+                    .send(Ok(Bytes::from(writer.take_output())))
+                    .await;
+                let _ = self
+                    .chunks
+                    .send(Err(io::Error::other(error.to_string())))
+                    .await;
+            }
+        }
+    }
 }
 
 async fn run_query(
     pool: Pool,
     query: ResultQuery,
     mut writer: Box<dyn ResultWriter>,
-    started: oneshot::Sender<Result<(), ResultError>>,
-    chunks: mpsc::Sender<Result<Bytes, io::Error>>,
+    mut output: Output,
 ) {
     let client = match pool.get().await {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "no database connection for a result query");
-            let _ = started.send(Err(ResultError::Unavailable));
-            return;
+            return output.fail(writer.as_mut(), ResultError::Unavailable).await;
         }
     };
     let rows = async {
@@ -112,56 +195,44 @@ async fn run_query(
     };
     let rows = match rows.await {
         Ok(rows) => rows,
-        Err(error) => {
-            let _ = started.send(Err(classify(error)));
-            return;
-        }
+        Err(error) => return output.fail(writer.as_mut(), classify(error)).await,
     };
     pin_mut!(rows);
-    // The first row (or the first error) decides between a document and an error response.
-    let mut next = rows.next().await;
-    if let Some(Err(error)) = next {
-        let _ = started.send(Err(classify(error)));
-        return;
-    }
-    if started.send(Ok(())).is_err() {
-        return;
-    }
-
     let mut written: u64 = 0;
-    let status = loop {
-        let row = match next {
+    let end = loop {
+        let row = match rows.next().await {
             // MAXREC=0 asks for metadata only, and DALI wants the overflow indicator with it
             // whether rows exist or not (the query runs with LIMIT 0).
-            None if query.max_rows == Some(0) => break QueryStatus::Overflow,
-            None => break QueryStatus::Ok,
-            Some(Err(error)) => break QueryStatus::Error(classify(error).to_string()),
+            None if query.max_rows == Some(0) => break Ok(QueryStatus::Overflow),
+            None => break Ok(QueryStatus::Ok),
+            Some(Err(error)) => break Err(classify(error)),
             Some(Ok(row)) => row,
         };
         if query.max_rows.is_some_and(|max| written >= max) {
-            break QueryStatus::Overflow;
+            break Ok(QueryStatus::Overflow);
         }
         if let Err(error) = write_row(writer.as_mut(), &row) {
             tracing::error!(%error, "could not write a result row");
-            break QueryStatus::Error("a value could not be written".into());
+            break Err(ResultError::Unwritable);
         }
         written += 1;
-        if !send(&chunks, writer.as_mut(), FLUSH_BYTES).await {
+        if !output.send(writer.as_mut()).await {
             return; // the client hung up: dropping the stream ends the query
         }
-        next = rows.next().await;
     };
-    if let QueryStatus::Error(message) = &status {
-        if !writer.reports_errors_inline() {
-            send(&chunks, writer.as_mut(), 0).await;
-            let _ = chunks.send(Err(io::Error::other(message.clone()))).await;
-            return;
+    let status = match end {
+        Ok(status) => status,
+        // Before anything is sent, any failure is an error response; after, a VOTable ends
+        // with QUERY_STATUS=ERROR and other formats break off.
+        Err(error) if output.started.is_some() || !writer.reports_errors_inline() => {
+            return output.fail(writer.as_mut(), error).await;
         }
-    }
+        Err(error) => QueryStatus::Error(error.to_string()),
+    };
     if let Err(error) = writer.finish(&status) {
         tracing::error!(%error, "could not end a result document");
     }
-    send(&chunks, writer.as_mut(), 0).await;
+    output.finish(writer.as_mut()).await;
 }
 
 /// A bounded query (a page of a result) on the reader pool, all rows at once.
@@ -206,31 +277,19 @@ fn as_sql_parameters(parameters: &[SqlParameter]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
-/// A timeout is the user's to know about; anything else goes to the log.
+/// A timeout and a refused value are the user's to know about; anything else goes to the log.
 fn classify(error: tokio_postgres::Error) -> ResultError {
-    if error.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) {
+    let code = error.code().map(|code| code.code()).unwrap_or_default();
+    let database = error.as_db_error();
+    if code == tokio_postgres::error::SqlState::QUERY_CANCELED.code() {
         ResultError::Timeout(query_timeout().as_secs())
+    } else if let Some(refused) = database.filter(|_| code.starts_with("22")) {
+        // SQLSTATE class 22, "data exception": a value the query itself computes or compares.
+        ResultError::Data(refused.message().to_string())
     } else {
         tracing::error!(%error, "result query failed");
         ResultError::Database(error)
     }
-}
-
-/// Hands what the writer holds to the body once it holds at least `at_least` bytes;
-/// false if the client is gone.
-async fn send(
-    chunks: &mpsc::Sender<Result<Bytes, io::Error>>,
-    writer: &mut dyn ResultWriter,
-    at_least: usize,
-) -> bool {
-    let held = writer.buffered_len();
-    if held == 0 || held < at_least {
-        return true;
-    }
-    chunks
-        .send(Ok(Bytes::from(writer.take_output())))
-        .await
-        .is_ok()
 }
 
 /// One database row to cells, by the column's PostgreSQL type.

@@ -382,11 +382,9 @@ async fn every_output_format_carries_the_same_rows() {
 
 /// An error after rows have gone out ends the same document with QUERY_STATUS=ERROR,
 /// never a second document and never a file that looks complete.
-#[tokio::test]
-async fn an_error_after_the_first_row_ends_the_votable_with_an_error_status() {
-    let (workspace, server) = serve_test_headers();
-    // The obs_id of the last row in the order PostgreSQL will send them: dividing by zero there
-    // fails once earlier rows are out.
+/// ADQL that fails on the last row PostgreSQL sends (dividing by zero there), with the rows
+/// before it fine.
+async fn failing_on_the_last_row(workspace: &Workspace) -> String {
     let db = workspace.connect("obsportal", "obsportal").await;
     let order: Vec<i32> = db
         .query("SELECT obs_id FROM obsportal.exposures", &[])
@@ -400,11 +398,19 @@ async fn an_error_after_the_first_row_ends_the_votable_with_an_error_status() {
         order[0], last,
         "the test needs the failing row not to come first"
     );
-    let adql = format!("SELECT exp_id, 1 / (obs_id - {last}) AS boom FROM obsportal.exposures");
+    format!("SELECT *, 1 / (obs_id - {last}) AS boom FROM obsportal.exposures")
+}
+
+#[tokio::test]
+async fn an_error_after_rows_were_sent_ends_the_votable_or_breaks_the_csv() {
+    // Enough rows that the answer is streaming when the last one fails.
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "3000"]);
+    let adql = failing_on_the_last_row(&workspace).await;
     let (status, body) = sync(&server, &adql, "").await;
     assert_eq!(status, 200, "the answer had started");
     let table = VoTable::parse(&body);
-    assert!(!table.rows.is_empty(), "rows before the error were sent");
+    assert!(table.rows.len() > 100, "rows before the error were sent");
     assert!(table.info_after_table);
     let error = table
         .infos
@@ -412,12 +418,46 @@ async fn an_error_after_the_first_row_ends_the_votable_with_an_error_status() {
         .rev()
         .find(|i| i.0 == "QUERY_STATUS")
         .unwrap();
-    assert_eq!(error.1, "ERROR", "{body}");
+    assert_eq!(
+        (error.1.as_str(), error.2.as_str()),
+        ("ERROR", "the query failed: division by zero"),
+        "{body}"
+    );
     assert_eq!(body.matches("<VOTABLE").count(), 1);
     assert!(body.trim_end().ends_with("</VOTABLE>"));
+
+    // CSV has no place for a status: the transfer breaks off instead of ending cleanly.
+    let url = server.url(&format!(
+        "/tap/sync?REQUEST=doQuery&LANG=ADQL&FORMAT=csv&QUERY={}",
+        encode(&adql)
+    ));
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.text().await.is_err(),
+        "the CSV must not look complete"
+    );
 }
 
-/// Every published example runs, and the examples page says so the way DALI asks.
+#[tokio::test]
+async fn an_error_before_anything_was_sent_is_an_error_document() {
+    // A handful of rows: the whole answer would fit in one piece, so nothing is out yet.
+    let (workspace, server) = serve_test_headers();
+    let adql = failing_on_the_last_row(&workspace).await;
+    for format in ["votable", "csv"] {
+        let (status, body) = sync(&server, &adql, &format!("&FORMAT={format}")).await;
+        assert_eq!(status, 400, "{format}: {body}");
+        let table = VoTable::parse(&body);
+        assert!(table.rows.is_empty());
+        assert!(
+            table.infos.iter().any(|i| i.0 == "QUERY_STATUS"
+                && i.1 == "ERROR"
+                && i.2 == "the query failed: division by zero"),
+            "{format}: {body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn every_example_query_runs() {
     let workspace = Workspace::new();

@@ -92,12 +92,8 @@ impl IntoResponse for Refusal {
 
 impl From<ResultError> for Refusal {
     fn from(error: ResultError) -> Self {
-        let status = match error {
-            ResultError::Timeout(_) | ResultError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ResultError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
         Refusal {
-            status,
+            status: error.status(),
             message: error.to_string(),
         }
     }
