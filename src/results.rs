@@ -253,7 +253,7 @@ pub async fn fetch_rows(
 }
 
 /// Prepared statements a connection keeps: the portal's few shapes and the recent TAP ones.
-const CACHED_STATEMENTS: usize = 256;
+const CACHED_STATEMENTS: usize = 64;
 
 /// The statement for `sql`, prepared on this connection once. TAP queries print their numbers
 /// as parameters, so that the same query around another position reuses its statement; but

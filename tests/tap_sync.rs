@@ -560,3 +560,22 @@ async fn the_same_query_around_other_positions_finds_other_targets() {
         }
     }
 }
+
+#[tokio::test]
+async fn queries_of_many_shapes_keep_working_as_statement_caches_fill_and_start_afresh() {
+    let (_workspace, server) = serve_test_headers();
+    // More shapes than a connection keeps prepared (each alias makes another statement).
+    for i in 0..150 {
+        let (status, body) = sync(
+            &server,
+            &format!("SELECT TOP 1 {i} AS shape_{i} FROM obsportal.exposures"),
+            "",
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            VoTable::parse(&body).column(&format!("shape_{i}")),
+            [i.to_string()]
+        );
+    }
+}
