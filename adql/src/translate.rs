@@ -533,6 +533,7 @@ fn relation(call: &Expr, out: &mut String) {
             geometry(first, out);
             out.push_str(" <@ ");
             geometry(second, out);
+            cone_band(first, second, out);
         }
         // A point intersects what contains it; other shapes overlap.
         Function::Intersects if is_point(first) || is_point(second) => {
@@ -544,6 +545,7 @@ fn relation(call: &Expr, out: &mut String) {
             geometry(point, out);
             out.push_str(" <@ ");
             geometry(area, out);
+            cone_band(point, area, out);
         }
         _ => {
             geometry(first, out);
@@ -596,12 +598,14 @@ fn distance_within(operator: BinaryOperator, left: &Expr, right: &Expr) -> Optio
         return None;
     };
     let (p, q) = distance_points(arguments);
-    // The point that depends on columns goes on the left of <@, where the index is.
-    let (indexed, centre) = if references_columns(&q) && !references_columns(&p) {
-        (q, p)
+    let latitudes = if arguments.len() == 4 {
+        Some((&arguments[1], &arguments[3]))
     } else {
-        (p, q)
+        point_latitude(&arguments[0]).zip(point_latitude(&arguments[1]))
     };
+    // The point that depends on columns goes on the left of <@, where the index is.
+    let swapped = references_columns(&q) && !references_columns(&p);
+    let (indexed, centre) = if swapped { (q, p) } else { (p, q) };
     let mut out = String::from("(");
     out.push_str(&indexed);
     out.push_str(" <@ scircle(");
@@ -609,6 +613,14 @@ fn distance_within(operator: BinaryOperator, left: &Expr, right: &Expr) -> Optio
     out.push_str(", radians(");
     expr(radius, &mut out);
     out.push_str("))");
+    if let Some((p_latitude, q_latitude)) = latitudes {
+        let (column, centre) = if swapped {
+            (q_latitude, p_latitude)
+        } else {
+            (p_latitude, q_latitude)
+        };
+        latitude_band(column, centre, radius, &mut out);
+    }
     if strict {
         let _ = write!(out, " AND degrees(dist({indexed}, {centre})) < ");
         expr(radius, &mut out);
@@ -629,6 +641,69 @@ fn distance_points(arguments: &[Expr]) -> (String, String) {
         geometry(&arguments[1], &mut q);
     }
     (p, q)
+}
+
+/// The latitude (second coordinate) of a POINT.
+fn point_latitude(point: &Expr) -> Option<&Expr> {
+    match point {
+        Expr::Call {
+            function: Function::Point,
+            arguments,
+            ..
+        } => arguments.last(),
+        Expr::Nested(inner) => point_latitude(inner),
+        _ => None,
+    }
+}
+
+/// For a POINT in a CIRCLE: the band of latitudes the circle spans (see `latitude_band`).
+fn cone_band(point: &Expr, area: &Expr, out: &mut String) {
+    let circle = match area {
+        Expr::Nested(inner) => inner,
+        other => other,
+    };
+    let Expr::Call {
+        function: Function::Circle,
+        arguments,
+        ..
+    } = circle
+    else {
+        return;
+    };
+    let centre = match arguments.len() {
+        2 => point_latitude(&arguments[0]),
+        n => Some(&arguments[n - 2]),
+    };
+    if let (Some(column), Some(centre), Some(radius)) =
+        (point_latitude(point), centre, arguments.last())
+    {
+        latitude_band(column, centre, radius, out);
+    }
+}
+
+/// `AND` a band of latitude around a cone on a column: true of every point inside, it is
+/// there for the planner. pg_sphere 1.2.0 estimates any containment at 0.1 % of the rows, so
+/// with ORDER BY and TOP the planner walks a sort index hoping to meet the cone early, and
+/// reads the whole table when the cone is empty (0.8 s for 1M exposures, against 0.1 ms
+/// through the GiST index). The band is estimated from the column's statistics. Values
+/// outside +-90, which pg_sphere folds back onto the sphere, are let through.
+fn latitude_band(column: &Expr, centre: &Expr, radius: &Expr, out: &mut String) {
+    if !matches!(column, Expr::Column(_)) {
+        return;
+    }
+    let (mut middle, mut reach) = (String::new(), String::new());
+    expr(centre, &mut middle);
+    expr(radius, &mut reach);
+    if references_columns(&middle) || references_columns(&reach) {
+        return; // a crossmatch: the band would differ row by row
+    }
+    let mut latitude = String::new();
+    expr(column, &mut latitude);
+    let _ = write!(
+        out,
+        " AND ({latitude} BETWEEN ({middle}) - ({reach}) - 1e-6::float8 \
+         AND ({middle}) + ({reach}) + 1e-6::float8 OR {latitude} NOT BETWEEN -90 AND 90)"
+    );
 }
 
 fn references_columns(text: &str) -> bool {
