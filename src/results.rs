@@ -2,11 +2,12 @@
 //!
 //! Queries run on the reader pool (read-only transactions, as the role that can only read
 //! published tables, with a statement timeout: see `db::Database::reader`), as cached prepared
-//! statements. Rows leave as soon as they are written: tokio-postgres stops reading the socket
-//! while a connection's rows wait to be consumed, and the HTTP body waits for the client, so
-//! memory stays constant whatever the row count. A client that hangs up ends the query. An
-//! error before the first row is an error response; after it, the document ends with
-//! QUERY_STATUS=ERROR (VOTable), or the stream is cut so the result never looks complete (CSV).
+//! statements. Rows leave in pieces of `FLUSH_BYTES` as they are written: tokio-postgres stops
+//! reading the socket while a connection's rows wait to be consumed, and the HTTP body waits
+//! for the client, so memory stays constant whatever the row count. A document complete before
+//! its first piece leaves whole. A client that hangs up ends the query. An error before
+//! anything is sent is an error response; after, the document ends with QUERY_STATUS=ERROR
+//! (VOTable), or the stream is cut so the result never looks complete (CSV, TSV, JSON).
 
 use std::io;
 

@@ -254,7 +254,8 @@ async fn multipart_posts_are_read_like_forms() {
 #[tokio::test]
 async fn the_operator_sets_the_query_timeout_and_clients_are_told() {
     let workspace = Workspace::new();
-    let server = workspace.serve(&["--query-timeout", "1"]);
+    // Two threads: the default here is one (half of two CPUs), so this keeps the other path run.
+    let server = workspace.serve(&["--query-timeout", "1", "--threads", "2"]);
     // Five copies of TAP_SCHEMA.columns crossed: far more than a second of counting.
     let slow = "SELECT COUNT(*) FROM TAP_SCHEMA.columns AS a, TAP_SCHEMA.columns AS b, \
                 TAP_SCHEMA.columns AS c, TAP_SCHEMA.columns AS d, TAP_SCHEMA.columns AS e";
