@@ -1,9 +1,8 @@
 //! PostgreSQL + pg_sphere SQL, printed from the checked AST alone: identifiers always quoted,
-//! strings escaped, numbers as the tokenizer read them (digits only; decimals cast to float8) or
-//! as `$n` parameters. Geometry becomes
-//! pg_sphere values in radians; `CONTAINS(...) = 1` and `DISTANCE(...) < r` become `<@`
-//! containment on the indexed point expression, so the GiST index serves them (with a band of
-//! latitude for the planner's estimate, see `latitude_band`).
+//! strings escaped, numbers as the tokenizer read them (digits only; decimals cast to float8)
+//! or as `$n` parameters. Geometry becomes pg_sphere values in radians; `CONTAINS(...) = 1` and
+//! `DISTANCE(...) < r` become `<@` containment on the indexed point expression, so the GiST
+//! index serves them (with a band of latitude for the planner's estimate: `latitude_band`).
 
 use std::fmt::Write;
 
