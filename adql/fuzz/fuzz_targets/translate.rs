@@ -14,22 +14,41 @@ fn catalog() -> Vec<TableInfo> {
     }]
 }
 
+/// Every statement separator printed is inside a quoted string or identifier, and every `$n`
+/// outside them names one of the `parameters` values.
+fn check_sql(sql: &str, parameters: usize) {
+    let mut quote = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, ';') => panic!("a ';' outside quotes in {sql}"),
+            (None, '$') => {
+                let mut digits = String::new();
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    digits.push(d);
+                }
+                let n: usize = digits.parse().unwrap_or_else(|_| panic!("a bare '$' in {sql}"));
+                assert!((1..=parameters).contains(&n), "${n} of {parameters} in {sql}");
+            }
+            _ => {}
+        }
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    match adql::translate(text, &catalog()) {
-        Ok(translation) => {
-            // Every statement separator we print is inside a quoted string or identifier.
-            let mut quote = None;
-            for c in translation.sql.chars() {
-                match (quote, c) {
-                    (None, '\'' | '"') => quote = Some(c),
-                    (Some(q), c) if c == q => quote = None,
-                    (None, ';') => panic!("a ';' outside quotes in {}", translation.sql),
-                    _ => {}
-                }
-            }
+    let inline = adql::translate(text, &catalog());
+    // With its numbers as parameters, the same query is accepted or refused alike.
+    let parameterised = adql::translate_with_parameters(text, &catalog());
+    match (inline, parameterised) {
+        (Ok(inline), Ok(parameterised)) => {
+            check_sql(&inline.sql, 0);
+            check_sql(&parameterised.sql, parameterised.parameters.len());
         }
-        Err(error) => assert!(!error.message.is_empty()),
+        (Err(error), Err(_)) => assert!(!error.message.is_empty()),
+        (inline, parameterised) => panic!("{inline:?} but {parameterised:?}"),
     }
     let _ = adql::check_syntax(text);
 });
