@@ -205,6 +205,12 @@ pub(crate) enum Expr {
     Nested(Box<Expr>),
 }
 
+/// Whether a number literal is whole (it fits a bigint); any other number (a point, an
+/// exponent, or too large) ADQL reads as a double.
+pub(crate) fn is_whole_number(number: &str) -> bool {
+    number.parse::<i64>().is_ok()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum BinaryOperator {
     Plus,

@@ -1456,7 +1456,7 @@ fn kind_of(expr: &Expr, scope: &Scope<'_>) -> ColumnType {
     use BinaryOperator as B;
     match expr {
         Expr::Column(column) => column_info(column, scope).map_or(ColumnType::Unknown, |c| c.kind),
-        Expr::Number(text) if text.parse::<i64>().is_err() => ColumnType::Double,
+        Expr::Number(text) if !is_whole_number(text) => ColumnType::Double,
         Expr::Number(_) | Expr::CountAll => ColumnType::Integer,
         Expr::Parameter(_, Literal::Float8(_)) => ColumnType::Double,
         Expr::Parameter(..) => ColumnType::Integer,

@@ -20,17 +20,18 @@ pub enum Literal {
 
 impl Literal {
     fn of(text: &str) -> Option<Literal> {
-        if let Ok(value) = text.parse() {
-            return Some(Literal::Int4(value));
+        if !is_whole_number(text) {
+            // An overflow to infinity stays in the text, where PostgreSQL reports it.
+            return text
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .map(Literal::Float8);
         }
-        if let Ok(value) = text.parse() {
-            return Some(Literal::Int8(value));
-        }
-        // An overflow to infinity stays in the text, where PostgreSQL reports it.
-        text.parse()
-            .ok()
-            .filter(|v: &f64| v.is_finite())
-            .map(Literal::Float8)
+        Some(match text.parse() {
+            Ok(value) => Literal::Int4(value),
+            Err(_) => Literal::Int8(text.parse().expect("a whole number fits a bigint")),
+        })
     }
 
     /// The literal with its sign flipped: the tokenizer reads `-20` as a minus and `20`.

@@ -283,7 +283,7 @@ fn expr(e: &Expr, out: &mut String) {
             out.push_str(number);
             // ADQL reads a literal with a point or an exponent as a double; PostgreSQL would
             // make it `numeric`, which changes arithmetic and which result writers do not take.
-            if number.parse::<i64>().is_err() {
+            if !is_whole_number(number) {
                 out.push_str("::float8");
             }
         }
@@ -598,15 +598,14 @@ fn distance_within(operator: BinaryOperator, left: &Expr, right: &Expr) -> Optio
     let Expr::Call { arguments, .. } = distance else {
         return None;
     };
-    let (p, q) = distance_points(arguments);
-    let latitudes = if arguments.len() == 4 {
-        Some((&arguments[1], &arguments[3]))
-    } else {
-        point_latitude(&arguments[0]).zip(point_latitude(&arguments[1]))
-    };
+    let [p, q] = distance_points(arguments);
     // The point that depends on columns goes on the left of <@, where the index is.
-    let swapped = references_columns(&q) && !references_columns(&p);
-    let (indexed, centre) = if swapped { (q, p) } else { (p, q) };
+    let ((indexed, indexed_latitude), (centre, centre_latitude)) =
+        if references_columns(&q.0) && !references_columns(&p.0) {
+            (q, p)
+        } else {
+            (p, q)
+        };
     let mut out = String::from("(");
     out.push_str(&indexed);
     out.push_str(" <@ scircle(");
@@ -614,13 +613,8 @@ fn distance_within(operator: BinaryOperator, left: &Expr, right: &Expr) -> Optio
     out.push_str(", radians(");
     expr(radius, &mut out);
     out.push_str("))");
-    if let Some((p_latitude, q_latitude)) = latitudes {
-        let (column, centre) = if swapped {
-            (q_latitude, p_latitude)
-        } else {
-            (p_latitude, q_latitude)
-        };
-        latitude_band(column, centre, radius, &mut out);
+    if let (Some(column), Some(middle)) = (indexed_latitude, centre_latitude) {
+        latitude_band(column, middle, radius, &mut out);
     }
     if strict {
         let _ = write!(out, " AND degrees(dist({indexed}, {centre})) < ");
@@ -630,18 +624,23 @@ fn distance_within(operator: BinaryOperator, left: &Expr, right: &Expr) -> Optio
     Some(out)
 }
 
-/// DISTANCE's two points as pg_sphere text, from two POINTs or four coordinates.
-fn distance_points(arguments: &[Expr]) -> (String, String) {
+/// DISTANCE's two points as pg_sphere text, from two POINTs or four coordinates, each with its
+/// latitude when it can be named.
+fn distance_points(arguments: &[Expr]) -> [(String, Option<&Expr>); 2] {
     let mut p = String::new();
     let mut q = String::new();
     if arguments.len() == 4 {
         spoint(&arguments[0], &arguments[1], &mut p);
         spoint(&arguments[2], &arguments[3], &mut q);
+        [(p, Some(&arguments[1])), (q, Some(&arguments[3]))]
     } else {
         geometry(&arguments[0], &mut p);
         geometry(&arguments[1], &mut q);
+        [
+            (p, point_latitude(&arguments[0])),
+            (q, point_latitude(&arguments[1])),
+        ]
     }
-    (p, q)
 }
 
 /// The latitude (second coordinate) of a POINT.
@@ -892,7 +891,7 @@ fn call(function: Function, arguments: &[Expr], distinct: bool, out: &mut String
             out.push_str(" THEN 1 ELSE 0 END)");
         }
         Function::Distance => {
-            let (p, q) = distance_points(arguments);
+            let [(p, _), (q, _)] = distance_points(arguments);
             let _ = write!(out, "degrees(dist({p}, {q}))");
         }
         Function::Coord1 => {
