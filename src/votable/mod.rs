@@ -166,17 +166,17 @@ impl TimestampStyle {
         digits(timestamp.minute(), 2, &mut b[14..16]);
         b[16] = b':';
         digits(timestamp.second(), 2, &mut b[17..19]);
-        let tail: &[u8] = match self {
+        text.len = match self {
             TimestampStyle::Dali => {
                 b[19] = b'.';
                 digits(millis, 3, &mut b[20..23]);
-                &[]
+                23
             }
-            TimestampStyle::ObsPortal => b"+00:00",
+            TimestampStyle::ObsPortal => {
+                b[19..25].copy_from_slice(b"+00:00");
+                25
+            }
         };
-        let end = if tail.is_empty() { 23 } else { 19 };
-        b[end..end + tail.len()].copy_from_slice(tail);
-        text.len = end + tail.len();
         text
     }
 }
