@@ -109,14 +109,7 @@ async fn maxrec_limits_the_rows_and_reports_the_overflow_after_the_table() {
     let (_, table) = cone(&server, &format!("RA={ra}&DEC={dec}&SR=0.01&MAXREC=2")).await;
     assert_eq!(table.rows.len(), 2);
     assert!(table.info_after_table);
-    assert!(
-        table
-            .infos
-            .iter()
-            .any(|info| info.0 == "QUERY_STATUS" && info.1 == "OVERFLOW"),
-        "{:?}",
-        table.infos
-    );
+    assert_eq!(table.query_status().0, "OVERFLOW", "{:?}", table.infos);
     let (_, all) = cone(&server, &format!("RA={ra}&DEC={dec}&SR=0.01&MAXREC=10")).await;
     assert_eq!(all.rows.len(), 4);
     assert!(!all.infos.iter().any(|info| info.1 == "OVERFLOW"));

@@ -83,13 +83,7 @@ async fn maxrec_limits_and_overflow_is_reported_after_the_table() {
     .await;
     let table = VoTable::parse(&body);
     assert_eq!(table.rows.len(), 2);
-    assert!(
-        table.info_after_table
-            && table
-                .infos
-                .iter()
-                .any(|i| i.0 == "QUERY_STATUS" && i.1 == "OVERFLOW")
-    );
+    assert!(table.info_after_table && table.query_status().0 == "OVERFLOW");
 
     let (_, body) = sync(
         &server,
@@ -100,13 +94,7 @@ async fn maxrec_limits_and_overflow_is_reported_after_the_table() {
     let metadata = VoTable::parse(&body);
     assert!(metadata.rows.is_empty() && metadata.field_names() == ["exp_id"]);
     // DALI: MAXREC=0 answers metadata with the overflow indicator, rows or not.
-    let overflow = |table: &VoTable| {
-        table.info_after_table
-            && table
-                .infos
-                .iter()
-                .any(|i| i.0 == "QUERY_STATUS" && i.1 == "OVERFLOW")
-    };
+    let overflow = |table: &VoTable| table.info_after_table && table.query_status().0 == "OVERFLOW";
     assert!(overflow(&metadata), "{body}");
     let (_, body) = sync(
         &server,
@@ -163,9 +151,9 @@ async fn errors_are_dali_documents_with_line_and_column() {
         let (status, body) = sync(&server, query, extra).await;
         assert_eq!(status, 400, "{query}");
         let table = VoTable::parse(&body);
-        let error = table.infos.iter().find(|i| i.0 == "QUERY_STATUS").unwrap();
-        assert_eq!(error.1, "ERROR");
-        assert!(error.2.contains(says), "{query}: {}", error.2);
+        let (status, message) = table.query_status();
+        assert_eq!(status, "ERROR");
+        assert!(message.contains(says), "{query}: {message}");
     }
     let (status, body) = get(&server.url("/tap/sync?REQUEST=doQuery&QUERY=SELECT%201")).await;
     assert_eq!(status, 400);
@@ -266,10 +254,10 @@ async fn the_operator_sets_the_query_timeout_and_clients_are_told() {
         "cancelled long after the timeout"
     );
     assert_eq!(status, 503, "{body}");
-    let table = VoTable::parse(&body);
-    let error = table.infos.iter().find(|i| i.0 == "QUERY_STATUS").unwrap();
-    assert_eq!(error.1, "ERROR");
-    assert_eq!(error.2, "the query took longer than 1 s and was cancelled");
+    assert_eq!(
+        VoTable::parse(&body).query_status(),
+        ("ERROR", "the query took longer than 1 s and was cancelled")
+    );
     let (_, capabilities) = get(&server.url("/tap/capabilities")).await;
     let capabilities: String = capabilities.split_whitespace().collect();
     assert!(
@@ -413,14 +401,8 @@ async fn an_error_after_rows_were_sent_ends_the_votable_or_breaks_the_csv() {
     let table = VoTable::parse(&body);
     assert!(table.rows.len() > 100, "rows before the error were sent");
     assert!(table.info_after_table);
-    let error = table
-        .infos
-        .iter()
-        .rev()
-        .find(|i| i.0 == "QUERY_STATUS")
-        .unwrap();
     assert_eq!(
-        (error.1.as_str(), error.2.as_str()),
+        table.query_status(),
         ("ERROR", "the query failed: division by zero"),
         "{body}"
     );
@@ -450,10 +432,9 @@ async fn an_error_before_anything_was_sent_is_an_error_document() {
         assert_eq!(status, 400, "{format}: {body}");
         let table = VoTable::parse(&body);
         assert!(table.rows.is_empty());
-        assert!(
-            table.infos.iter().any(|i| i.0 == "QUERY_STATUS"
-                && i.1 == "ERROR"
-                && i.2 == "the query failed: division by zero"),
+        assert_eq!(
+            table.query_status(),
+            ("ERROR", "the query failed: division by zero"),
             "{format}: {body}"
         );
     }
@@ -501,13 +482,7 @@ async fn computed_columns_of_every_kind_are_written() {
     let (status, body) = sync(&server, adql, "").await;
     assert_eq!(status, 200, "{body}");
     let table = VoTable::parse(&body);
-    assert!(
-        table
-            .infos
-            .iter()
-            .any(|i| i.0 == "QUERY_STATUS" && i.1 == "OK"),
-        "{body}"
-    );
+    assert_eq!(table.query_status().0, "OK", "{body}");
     let value = |name: &str| table.column(name)[0].parse::<f64>().unwrap();
     for (name, expected) in [
         ("x", 1.5),

@@ -329,6 +329,16 @@ impl VoTable {
         self.fields.iter().map(|f| f["name"].as_str()).collect()
     }
 
+    /// The last QUERY_STATUS INFO as (value, text): the one after the table when there is one.
+    pub fn query_status(&self) -> (&str, &str) {
+        self.infos
+            .iter()
+            .rev()
+            .find(|info| info.0 == "QUERY_STATUS")
+            .map(|info| (info.1.as_str(), info.2.as_str()))
+            .expect("a QUERY_STATUS INFO")
+    }
+
     /// The cells of one column, by FIELD name.
     pub fn column(&self, name: &str) -> Vec<&str> {
         let index = self
