@@ -8,7 +8,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use support::Workspace;
+use support::{Server, Workspace};
 
 /// Every `adql/tests/cases` file with this extension: (path, text).
 fn case_files(extension: &str) -> Vec<(String, String)> {
@@ -34,20 +34,21 @@ fn case_files(extension: &str) -> Vec<(String, String)> {
     found
 }
 
-async fn reader(workspace: &Workspace) -> tokio_postgres::Client {
+/// A server on `rows` demo exposures, and a connection to its database as the reader role.
+async fn reader_on_demo(rows: u32) -> (Workspace, Server, tokio_postgres::Client) {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", &rows.to_string()]);
     let client = workspace.connect("obsportal", "obsportal").await;
     client
         .batch_execute("SET ROLE obsportal_query; SET default_transaction_read_only = on")
         .await
         .unwrap();
-    client
+    (workspace, server, client)
 }
 
 #[tokio::test]
 async fn every_expected_translation_is_valid_postgresql_for_the_reader() {
-    let workspace = Workspace::new();
-    let _server = workspace.serve(&["--demo-rows", "300"]);
-    let db = reader(&workspace).await;
+    let (_workspace, _server, db) = reader_on_demo(300).await;
     let mut checked = 0;
     for (path, sql) in case_files("sql") {
         if sql.contains("TAP_UPLOAD") {
@@ -65,9 +66,7 @@ async fn every_expected_translation_is_valid_postgresql_for_the_reader() {
 
 #[tokio::test]
 async fn numbers_as_parameters_give_the_same_rows_as_numbers_in_the_text() {
-    let workspace = Workspace::new();
-    let _server = workspace.serve(&["--demo-rows", "300"]);
-    let db = reader(&workspace).await;
+    let (_workspace, _server, db) = reader_on_demo(300).await;
     let catalog = obsportal::schema::adql_catalog();
     // The rows of a query as one text, in a stable order.
     let rows_of = |sql: &str| {
@@ -133,9 +132,7 @@ async fn numbers_as_parameters_give_the_same_rows_as_numbers_in_the_text() {
 
 #[tokio::test]
 async fn cone_and_distance_queries_use_the_gist_index() {
-    let workspace = Workspace::new();
-    let _server = workspace.serve(&["--demo-rows", "3000"]);
-    let db = reader(&workspace).await;
+    let (_workspace, _server, db) = reader_on_demo(3000).await;
     let catalog = obsportal::schema::adql_catalog();
     for adql in [
         "SELECT * FROM obsportal.exposures WHERE CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', 83.8, -5.4, 30.0 / 3600.0)) = 1",
@@ -233,9 +230,7 @@ fn separation(ra1: f64, dec1: f64, ra2: f64, dec2: f64) -> f64 {
 
 #[tokio::test]
 async fn cone_searches_agree_with_an_independent_spherical_computation() {
-    let workspace = Workspace::new();
-    let _server = workspace.serve(&["--demo-rows", "3000"]);
-    let db = reader(&workspace).await;
+    let (_workspace, _server, db) = reader_on_demo(3000).await;
     let catalog = obsportal::schema::adql_catalog();
     let all: Vec<(String, f64, f64)> = db
         .query(
@@ -297,9 +292,7 @@ async fn cone_searches_agree_with_an_independent_spherical_computation() {
 
 #[tokio::test]
 async fn geometries_come_back_as_dali_arrays_in_degrees() {
-    let workspace = Workspace::new();
-    let _server = workspace.serve(&["--demo-rows", "20"]);
-    let db = reader(&workspace).await;
+    let (_workspace, _server, db) = reader_on_demo(20).await;
     let catalog = obsportal::schema::adql_catalog();
     let sql = adql::translate(
         "SELECT POINT('ICRS', 10, -20) AS p, CIRCLE(10, -20, 1.5) AS c, POLYGON(0, 0, 10, 0, 10, 10) AS t, \
