@@ -135,6 +135,16 @@ pub const API_COLUMNS: &str =
     interferometer_stations, instrument_name, instrument_mode, instrument_submode, target_id, \
     target_name, target_ra, target_dec";
 
+/// The reference SQL's cone: exposures within RADIUS_ARCSEC of the target whose id `id` names
+/// (a pgbench variable or a parameter).
+fn cone_around_target(id: &str) -> String {
+    format!(
+        "spoint(radians(target_ra), radians(target_dec)) @ scircle(\
+         (SELECT spoint(radians(ra), radians(dec)) FROM obsportal.target WHERE id = {id}), \
+         radians({RADIUS_ARCSEC:.1} / 3600.0))"
+    )
+}
+
 /// pgbench with the API's query, prepared, on random targets; latencies from its log.
 pub fn pgbench(
     data_dir: &Path,
@@ -149,9 +159,8 @@ pub fn pgbench(
         &script,
         format!(
             "\\set id random(1, {targets})\n\
-             SELECT {columns} FROM obsportal.exposures WHERE spoint(radians(target_ra), radians(target_dec)) \
-             @ scircle((SELECT spoint(radians(ra), radians(dec)) FROM obsportal.target WHERE id = :id), \
-             radians({RADIUS_ARCSEC:.1} / 3600.0)) ORDER BY exp_mjd_start, exp_id;\n"
+             SELECT {columns} FROM obsportal.exposures WHERE {} ORDER BY exp_mjd_start, exp_id;\n",
+            cone_around_target(":id")
         ),
     )
     .unwrap();
@@ -262,10 +271,8 @@ async fn check_same_rows(
         let expected: i64 = client
             .query_one(
                 &format!(
-                    "SELECT count(*) FROM obsportal.exposures WHERE \
-                     spoint(radians(target_ra), radians(target_dec)) @ scircle(\
-                     (SELECT spoint(radians(ra), radians(dec)) FROM obsportal.target WHERE id = $1), \
-                     radians({RADIUS_ARCSEC:.1} / 3600.0))"
+                    "SELECT count(*) FROM obsportal.exposures WHERE {}",
+                    cone_around_target("$1")
                 ),
                 &[&(id as i32 + 1)],
             )
