@@ -14,7 +14,6 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{compare_cones, env_number, read_targets, summarise, BenchServer, RADIUS_ARCSEC};
@@ -29,20 +28,14 @@ fn main() {
     println!("   {} targets to aim at", targets.len());
 
     println!("\n== cone searches: /search.votable vs pgbench (same query, same database), {seconds} s each");
-    let url = format!("{base_url}/search.votable");
     compare_cones(
         &runtime,
         &server,
         &connection,
-        Arc::new(targets),
+        &targets,
         seconds,
-        move |http, (ra, dec)| {
-            http.post(&url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(format!(
-                    "ra={ra}&dec={dec}&radius={RADIUS_ARCSEC:.1}&all_fields=false"
-                ))
-        },
+        "/search.votable",
+        &|(ra, dec)| format!("ra={ra}&dec={dec}&radius={RADIUS_ARCSEC:.1}&all_fields=false"),
     );
 
     println!("\n== /search page with 100 rows");

@@ -30,6 +30,7 @@ use obsportal::votable::{
     TimestampStyle,
 };
 
+use common::keep_alive::form;
 use common::{compare_cones, env_number, read_targets, BenchServer, API_COLUMNS, RADIUS_ARCSEC};
 
 fn main() {
@@ -111,21 +112,21 @@ fn main() {
     println!(
         "\n== ADQL cone searches: /tap/sync vs pgbench (same rows, same database), {seconds} s each"
     );
-    let url = format!("{base_url}/tap/sync");
     compare_cones(
         &runtime,
         &server,
         &connection,
-        Arc::new(targets),
+        &targets,
         seconds,
-        move |http, (ra, dec)| {
+        "/tap/sync",
+        &|(ra, dec)| {
             let query = format!(
                 "SELECT {API_COLUMNS} FROM obsportal.exposures WHERE \
                  1 = CONTAINS(POINT('ICRS', target_ra, target_dec), \
                  CIRCLE('ICRS', {ra}, {dec}, {RADIUS_ARCSEC:.1} / 3600.0)) \
                  ORDER BY exp_mjd_start, exp_id"
             );
-            http.post(&url).form(&[
+            form(&[
                 ("REQUEST", "doQuery"),
                 ("LANG", "ADQL"),
                 ("QUERY", query.as_str()),

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub mod keep_alive;
+
 pub const RADIUS_ARCSEC: f64 = 30.0;
 
 pub fn env_number(name: &str, default: u64) -> u64 {
@@ -213,60 +215,80 @@ pub fn pgbench(
     summarise(latencies, Duration::from_secs(seconds))
 }
 
-/// `clients` concurrent clients sending `request(client, random target)` until `duration` is
-/// over; every answer must be a complete VOTable.
-pub async fn http_load(
-    targets: std::sync::Arc<Vec<(f64, f64)>>,
+/// `clients` concurrent clients, each on its keep-alive connection, POSTing `form(random
+/// target)` to `base_url` + `path` until `duration` is over; every answer must be a complete
+/// VOTable. Like pgbench beside it, on at most two threads (a single-threaded runtime each).
+pub fn http_load(
+    base_url: &str,
+    path: &str,
+    targets: &[(f64, f64)],
     clients: usize,
     duration: Duration,
-    request: impl Fn(&reqwest::Client, (f64, f64)) -> reqwest::RequestBuilder
-        + Send
-        + Sync
-        + Clone
-        + 'static,
+    form: &(dyn Fn((f64, f64)) -> String + Sync),
 ) -> Rate {
-    use rand::{Rng, SeedableRng};
+    let threads = clients.min(2);
     let start = std::time::Instant::now();
     let deadline = start + duration;
-    let mut tasks = Vec::new();
-    for client_number in 0..clients {
-        let targets = targets.clone();
-        let request = request.clone();
-        tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut rng = rand::rngs::StdRng::seed_from_u64(client_number as u64);
-            let mut latencies = Vec::new();
-            while std::time::Instant::now() < deadline {
-                let target = targets[rng.gen_range(0..targets.len())];
-                let sent = std::time::Instant::now();
-                let response = request(&http, target).send().await.unwrap();
-                assert!(response.status().is_success());
-                let text = response.text().await.unwrap();
-                assert!(text.ends_with("</VOTABLE>\n"));
-                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-            }
-            latencies
-        }));
+    let latencies = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..threads)
+            .map(|thread| {
+                scope.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    let mine = (thread..clients).step_by(threads);
+                    let clients = mine
+                        .map(|client| one_client(client, base_url, path, targets, deadline, form));
+                    runtime.block_on(futures_util::future::join_all(clients))
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .flat_map(|thread| thread.join().unwrap())
+            .flatten()
+            .collect()
+    });
+    summarise(latencies, start.elapsed())
+}
+
+/// One client's requests until `deadline`, and their latencies in ms.
+async fn one_client(
+    client: usize,
+    base_url: &str,
+    path: &str,
+    targets: &[(f64, f64)],
+    deadline: std::time::Instant,
+    form: &(dyn Fn((f64, f64)) -> String + Sync),
+) -> Vec<f64> {
+    use rand::{Rng, SeedableRng};
+    let mut connection = keep_alive::Connection::open(base_url).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(client as u64);
+    let mut latencies = Vec::new();
+    while std::time::Instant::now() < deadline {
+        let body = form(targets[rng.gen_range(0..targets.len())]);
+        let sent = std::time::Instant::now();
+        let answer = connection.post_form(path, &body).await;
+        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+        assert!(answer.is_complete_votable(), "{}", answer.text());
     }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap());
-    }
-    summarise(all, start.elapsed())
+    latencies
 }
 
 /// The HTTP answer and pgbench's query find the same rows around the first targets: the two
 /// sides of the comparison do the same work.
 async fn check_same_rows(
     connection: &str,
+    (base_url, path): (&str, &str),
     targets: &[(f64, f64)],
-    request: impl Fn(&reqwest::Client, (f64, f64)) -> reqwest::RequestBuilder,
+    form: &(dyn Fn((f64, f64)) -> String + Sync),
 ) {
     let (client, driver) = tokio_postgres::connect(connection, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(driver);
-    let http = reqwest::Client::new();
+    let mut http = keep_alive::Connection::open(base_url).await;
     for (id, &target) in targets.iter().enumerate().take(20) {
         let expected: i64 = client
             .query_one(
@@ -279,15 +301,10 @@ async fn check_same_rows(
             .await
             .unwrap()
             .get(0);
-        let answer = request(&http, target)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let answer = http.post_form(path, &form(target)).await;
+        assert!(answer.is_complete_votable(), "{}", answer.text());
         assert_eq!(
-            answer.matches("<TR>").count() as i64,
+            answer.text().matches("<TR>").count() as i64,
             expected,
             "rows around target {}",
             id + 1
@@ -295,32 +312,36 @@ async fn check_same_rows(
     }
 }
 
-/// Cone searches sent by `request` from 1, 4 and 16 concurrent clients, each beside pgbench
-/// with the same concurrency: one table row per client count.
+/// Cone searches, the form `form(target)` POSTed to `path`, from 1, 4 and 16 concurrent
+/// clients, each beside pgbench with the same concurrency: one table row per client count.
 pub fn compare_cones(
     runtime: &tokio::runtime::Runtime,
     server: &BenchServer,
     connection: &str,
-    targets: std::sync::Arc<Vec<(f64, f64)>>,
+    targets: &[(f64, f64)],
     seconds: u64,
-    request: impl Fn(&reqwest::Client, (f64, f64)) -> reqwest::RequestBuilder
-        + Send
-        + Sync
-        + Clone
-        + 'static,
+    path: &str,
+    form: &(dyn Fn((f64, f64)) -> String + Sync),
 ) {
-    runtime.block_on(check_same_rows(connection, &targets, request.clone()));
+    runtime.block_on(check_same_rows(
+        connection,
+        (&server.url, path),
+        targets,
+        form,
+    ));
     println!(
         "{:>8} {:>12} {:>10} {:>10} {:>12} {:>10} {:>10} {:>8}",
         "clients", "http req/s", "p50 ms", "p99 ms", "pgbench tx/s", "p50 ms", "p99 ms", "ratio"
     );
     for clients in [1, 4, 16] {
-        let http = runtime.block_on(http_load(
-            targets.clone(),
+        let http = http_load(
+            &server.url,
+            path,
+            targets,
             clients,
             Duration::from_secs(seconds),
-            request.clone(),
-        ));
+            form,
+        );
         let reference = pgbench(
             &server.data_dir,
             connection,
