@@ -126,7 +126,7 @@ fn numbers_become_parameters_so_that_cones_share_one_statement() {
     );
     assert_eq!(second.parameters[1], Float8(200.25));
     // The printer still sees CONTAINS(...) = 1, TOP and ORDER BY's position as written.
-    assert!(first.sql.contains("<@ scircle("), "{}", first.sql);
+    assert!(first.sql.contains("<@ (SELECT scircle("), "{}", first.sql);
     assert!(first.sql.ends_with("ORDER BY 1 LIMIT 5"), "{}", first.sql);
     assert!(first.sql.contains("$5::float8"), "{}", first.sql);
     // Translated without parameters, the same query prints its numbers.

@@ -1,1 +1,1 @@
-SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (scircle(spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")), radians(0.1::float8)) && scircle(spoint(radians(10), radians(20)), radians(1)))
+SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE (scircle(spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec")), radians(0.1::float8)) && (SELECT scircle(spoint(radians(10), radians(20)), radians(1))))
