@@ -32,10 +32,13 @@ async fn cone_search(State(state): State<AppState>, parameters: Parameters) -> R
     let fields = fields_for(request.verbosity);
     let columns: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     let position = "spoint(radians(target_ra), radians(target_dec))";
-    let centre = "spoint(radians($1), radians($2))";
+    // Computed once per query (InitPlans), not row by row in the prepared statement's generic
+    // plan, so PostgreSQL keeps that plan instead of planning every search.
+    let centre = "(SELECT spoint(radians($1), radians($2)))";
     let query = ResultQuery {
         sql: format!(
-            "SELECT {} FROM obsportal.exposures WHERE {position} @ scircle({centre}, radians($3)) \
+            "SELECT {} FROM obsportal.exposures \
+             WHERE {position} @ (SELECT scircle(spoint(radians($1), radians($2)), radians($3))) \
              ORDER BY {position} <-> {centre}, exp_id LIMIT $4",
             columns.join(", ")
         ),

@@ -141,9 +141,11 @@ impl Search {
     pub fn condition(&self) -> (String, Vec<SqlParameter>) {
         let mut condition = Condition::default();
         if let Some(cone) = self.cone {
-            // The form the GiST index on exposures serves.
+            // The form the GiST index on exposures serves; the circle is computed once per
+            // query (an InitPlan), so the prepared statement's generic plan does not build it
+            // row by row, and PostgreSQL keeps that plan instead of planning every search.
             condition.push(
-                "spoint(radians(target_ra), radians(target_dec)) @ scircle(spoint(radians($?::float8), radians($?::float8)), radians($?::float8 / 3600))",
+                "spoint(radians(target_ra), radians(target_dec)) @ (SELECT scircle(spoint(radians($?::float8), radians($?::float8)), radians($?::float8 / 3600)))",
                 vec![Box::new(cone.ra), Box::new(cone.dec), Box::new(cone.radius_arcsec)],
             );
         }
@@ -386,7 +388,7 @@ mod tests {
         let (sql, parameters) = search.condition();
         assert_eq!(
             sql,
-            "spoint(radians(target_ra), radians(target_dec)) @ scircle(spoint(radians($1::float8), radians($2::float8)), radians($3::float8 / 3600))"
+            "spoint(radians(target_ra), radians(target_dec)) @ (SELECT scircle(spoint(radians($1::float8), radians($2::float8)), radians($3::float8 / 3600)))"
         );
         assert_eq!(parameters.len(), 3);
     }
