@@ -89,6 +89,7 @@ fn catalog() -> Vec<TableInfo> {
 
 const QUERIES: &[(&str, &str)] = &[
     ("ASPRO2 cone", "SELECT * FROM obsportal.exposures WHERE CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', 104.8167, -13.0586, 30.0 / 3600.0)) = 1 ORDER BY exp_mjd_start"),
+    ("cone, 20 columns named", "SELECT exp_id, exp_header_id, exp_mjd_start, exp_mjd_end, exp_projected_baselines, exp_tau0, exp_temperature, exp_seeing, obs_id, obs_type, obs_program, interferometer_name, interferometer_stations, instrument_name, instrument_mode, instrument_submode, target_id, target_name, target_ra, target_dec FROM obsportal.exposures WHERE 1 = CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', 104.8167, -13.0586, 30.0 / 3600.0)) ORDER BY exp_mjd_start, exp_id"),
     ("TOPCAT TAP_SCHEMA columns", "SELECT table_name, column_name, datatype, arraysize, xtype, unit, ucd, utype, description, principal, indexed, std FROM TAP_SCHEMA.columns WHERE table_name = 'obsportal.exposures' ORDER BY column_index"),
     ("TOPCAT TAP_SCHEMA tables", "SELECT schema_name, table_name, table_type, description, utype FROM TAP_SCHEMA.tables ORDER BY table_index"),
     ("upload crossmatch", "SELECT t.name, e.exp_id, e.instrument_name, DISTANCE(POINT(t.ra, t.dec), POINT(e.target_ra, e.target_dec)) AS sep FROM TAP_UPLOAD.targets AS t JOIN obsportal.exposures AS e ON 1 = CONTAINS(POINT(e.target_ra, e.target_dec), CIRCLE(t.ra, t.dec, 10.0 / 3600.0))"),

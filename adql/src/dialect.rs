@@ -1,7 +1,8 @@
 //! ADQL's lexical rules for sqlparser, and parsing with errors that carry positions as fields.
 
-use sqlparser::ast::Statement;
+use sqlparser::ast::{Expr, Statement};
 use sqlparser::dialect::Dialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
@@ -23,6 +24,38 @@ impl Dialect for AdqlDialect {
 
     fn is_delimited_identifier_start(&self, ch: char) -> bool {
         ch == '"'
+    }
+
+    /// Names, numbers and strings read directly. sqlparser first tries every expression as a
+    /// typed literal (`DATE '2020-05-20'`), and for each name or number that is not one it
+    /// builds and formats an error before reading it plainly: a third of the time it took to
+    /// parse a cone search. A name followed by `(` (a function) or a string, and keywords, go
+    /// the long way as before; what follows a name (`.column`, operators) sqlparser reads next.
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        match &parser.peek_token_ref().token {
+            Token::Number(..) | Token::SingleQuotedString(_) => {
+                Some(parser.parse_value().map(Expr::Value))
+            }
+            Token::Word(word) if word.keyword == Keyword::NoKeyword => {
+                let plain_name = !matches!(
+                    parser.peek_nth_token_ref(1).token,
+                    Token::LParen
+                        | Token::SingleQuotedString(_)
+                        | Token::DoubleQuotedString(_)
+                        | Token::NationalStringLiteral(_)
+                        | Token::HexStringLiteral(_)
+                );
+                if !plain_name {
+                    return None;
+                }
+                let token = parser.next_token();
+                let Token::Word(word) = token.token else {
+                    unreachable!("peeked a word")
+                };
+                Some(Ok(Expr::Identifier(word.into_ident(token.span))))
+            }
+            _ => None,
+        }
     }
 }
 
