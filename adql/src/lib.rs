@@ -8,6 +8,7 @@
 //! No user text is ever pasted into the output. This crate does no I/O.
 
 mod ast;
+mod cache;
 mod catalog;
 mod check;
 mod dialect;
@@ -19,6 +20,7 @@ mod reserved;
 mod translate;
 mod units;
 
+pub use cache::TranslationCache;
 pub use catalog::{Catalog, ColumnInfo, ColumnType, TableInfo};
 pub use error::{AdqlError, ErrorKind};
 pub use parameters::Literal;

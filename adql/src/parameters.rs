@@ -19,7 +19,7 @@ pub enum Literal {
 }
 
 impl Literal {
-    fn of(text: &str) -> Option<Literal> {
+    pub(crate) fn of(text: &str) -> Option<Literal> {
         if !is_whole_number(text) {
             // An overflow to infinity stays in the text, where PostgreSQL reports it.
             return text
@@ -35,7 +35,7 @@ impl Literal {
     }
 
     /// The literal with its sign flipped: the tokenizer reads `-20` as a minus and `20`.
-    fn negated(self) -> Literal {
+    pub(crate) fn negated(self) -> Literal {
         match self {
             Literal::Int4(value) => Literal::Int4(-value),
             Literal::Int8(value) => Literal::Int8(-value),
@@ -44,7 +44,7 @@ impl Literal {
     }
 
     /// The same type and value (bit for bit: -0.0 is not 0.0).
-    fn same_as(self, other: Literal) -> bool {
+    pub(crate) fn same_as(self, other: Literal) -> bool {
         match (self, other) {
             (Literal::Float8(a), Literal::Float8(b)) => a.to_bits() == b.to_bits(),
             _ => self == other,

@@ -2,6 +2,9 @@
 //! PostgreSQL) or `NAME.err` (the expected error, as a user reads it). One runner checks them
 //! all against a small catalog; `BLESS=1 cargo test -p adql --test cases` rewrites the
 //! expectations from what the crate does now (review the diff before committing it).
+//!
+//! Then every case goes through a `TranslationCache` with its numbers changed, which must
+//! answer what a fresh translation answers.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -143,7 +146,123 @@ fn main() {
     }
     println!("adql: {passed} passed, {failed} failed");
     assert!(!found.is_empty(), "no cases found under {}", root.display());
-    if failed > 0 {
+    let (served, disagreements) = cache_agrees_with_fresh_translations(&found, &catalog);
+    if failed > 0 || disagreements > 0 {
         std::process::exit(1);
+    }
+    assert!(served >= 150, "templates served only {served} queries");
+}
+
+/// Each case, then three variants with other numbers (of the same kind, or copied from another
+/// number of the query, or as written), through one cache: it must answer what a fresh
+/// translation answers. Returns how many queries templates served, and the disagreements.
+fn cache_agrees_with_fresh_translations(
+    found: &[PathBuf],
+    catalog: &Vec<TableInfo>,
+) -> (u64, usize) {
+    let cache = adql::TranslationCache::new(4096);
+    let mut random = Random(0x2545_f491_4f6c_dd1d);
+    let (mut compared, mut disagreements) = (0, 0);
+    for path in found {
+        let text = fs::read_to_string(path).unwrap();
+        let text = text.trim_end();
+        let numbers = numbers_in(text);
+        for variant in 0..4 {
+            let query = if variant == 0 {
+                text.to_string()
+            } else {
+                with_other_numbers(text, &numbers, &mut random)
+            };
+            let fresh = adql::translate_with_parameters(&query, catalog);
+            let cached = cache.translate_with_parameters(&query, catalog);
+            let agree = match (&fresh, &cached) {
+                (Ok(fresh), Ok(cached)) => fresh == cached,
+                (Err(fresh), Err(cached)) => fresh.to_string() == cached.to_string(),
+                _ => false,
+            };
+            if !agree {
+                disagreements += 1;
+                println!(
+                    "CACHE DISAGREES {}\n  query:  {query}\n  fresh:  {fresh:?}\n  cached: {cached:?}",
+                    path.display()
+                );
+            }
+            compared += 1;
+        }
+    }
+    let served = cache.hits();
+    println!(
+        "cache: {compared} queries, {served} served by templates, {disagreements} disagreements"
+    );
+    (served, disagreements)
+}
+
+/// Byte ranges of the numbers in a query, outside strings, names and comments.
+fn numbers_in(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            quote @ (b'\'' | b'"') => {
+                at += 1;
+                while at < bytes.len() && bytes[at] != quote {
+                    at += 1;
+                }
+                at += 1;
+            }
+            b'-' if bytes.get(at + 1) == Some(&b'-') => {
+                while at < bytes.len() && bytes[at] != b'\n' {
+                    at += 1;
+                }
+            }
+            b if b.is_ascii_alphabetic() || b == b'_' => {
+                while at < bytes.len() && (bytes[at].is_ascii_alphanumeric() || bytes[at] == b'_') {
+                    at += 1;
+                }
+            }
+            b if b.is_ascii_digit() => {
+                let start = at;
+                while at < bytes.len() && (bytes[at].is_ascii_digit() || bytes[at] == b'.') {
+                    at += 1;
+                }
+                found.push((start, at));
+            }
+            _ => at += 1,
+        }
+    }
+    found
+}
+
+fn with_other_numbers(text: &str, numbers: &[(usize, usize)], random: &mut Random) -> String {
+    let mut query = String::new();
+    let mut copied = 0;
+    for &(start, end) in numbers {
+        let written = &text[start..end];
+        let other = numbers[random.below(numbers.len())];
+        let replacement = match random.below(4) {
+            0 => written.to_string(),
+            1 => text[other.0..other.1].to_string(),
+            _ if written.contains('.') => format!("{:?}", random.below(3_600_000) as f64 / 1e4),
+            _ if random.below(8) == 0 => (3_000_000_000 + random.below(1000)).to_string(),
+            _ => random.below(100).to_string(),
+        };
+        query.push_str(&text[copied..start]);
+        query.push_str(&replacement);
+        copied = end;
+    }
+    query.push_str(&text[copied..]);
+    query
+}
+
+/// A small deterministic generator (xorshift), so that a failure can be replayed.
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % bound as u64) as usize
     }
 }

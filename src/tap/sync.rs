@@ -156,7 +156,8 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
         })?,
     };
 
-    let translation = adql::translate_with_parameters(adql_text, adql_catalog())
+    let translation = translations()
+        .translate_with_parameters(adql_text, adql_catalog())
         .map_err(|error| Refusal::usage(error.to_string()))?;
     let fields: Vec<Field> = translation.columns.iter().map(field_of).collect();
     let (parameters, parameter_types) = translation
@@ -212,6 +213,15 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
         ),
     };
     Ok(stream_results(state.reader.clone(), query, writer, content_type).await?)
+}
+
+/// Translations by query shape, so that the same query around another position is not parsed
+/// and checked again (a sixth of the server's time per cone search). One for the process, as
+/// the catalog is.
+fn translations() -> &'static adql::TranslationCache {
+    static TRANSLATIONS: std::sync::LazyLock<adql::TranslationCache> =
+        std::sync::LazyLock::new(|| adql::TranslationCache::new(256));
+    &TRANSLATIONS
 }
 
 /// A number the translator took out of the SQL, as tokio-postgres passes it.

@@ -1,5 +1,6 @@
 //! Parse + check + translate never panics, and what comes out for arbitrary text is either an
 //! error with a position or SQL that ends where it should (no second statement smuggled in).
+//! A translation cache kept across inputs answers what a fresh translation answers.
 #![no_main]
 
 use adql::{ColumnInfo, ColumnType, TableInfo};
@@ -37,11 +38,22 @@ fn check_sql(sql: &str, parameters: usize) {
     }
 }
 
+static CATALOG: std::sync::LazyLock<Vec<TableInfo>> = std::sync::LazyLock::new(catalog);
+static CACHE: std::sync::LazyLock<adql::TranslationCache> =
+    std::sync::LazyLock::new(|| adql::TranslationCache::new(1024));
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let inline = adql::translate(text, &catalog());
+    let inline = adql::translate(text, &*CATALOG);
     // With its numbers as parameters, the same query is accepted or refused alike.
-    let parameterised = adql::translate_with_parameters(text, &catalog());
+    let parameterised = adql::translate_with_parameters(text, &*CATALOG);
+    // Templates learned from earlier inputs of the same shape give the same.
+    let cached = CACHE.translate_with_parameters(text, &*CATALOG);
+    match (&parameterised, &cached) {
+        (Ok(fresh), Ok(cached)) => assert_eq!(fresh, cached, "{text}"),
+        (Err(fresh), Err(cached)) => assert_eq!(fresh.to_string(), cached.to_string()),
+        _ => panic!("{text}: {parameterised:?} fresh but {cached:?} from the cache"),
+    }
     match (inline, parameterised) {
         (Ok(inline), Ok(parameterised)) => {
             check_sql(&inline.sql, 0);
