@@ -42,6 +42,7 @@ impl DatabaseArgs {
         DbSettings {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
+            query_connections: obsportal::db::default_query_connections(),
         }
     }
 }
@@ -68,6 +69,11 @@ enum Command {
         #[arg(long, env = "OBSPORTAL_THREADS",
               value_parser = clap::value_parser!(u16).range(1..=1024))]
         threads: Option<u16>,
+        /// User queries PostgreSQL runs at once; later ones wait their turn. By default twice
+        /// the CPUs and two: more only make queries compete for the CPUs.
+        #[arg(long, env = "OBSPORTAL_QUERY_CONNECTIONS",
+              value_parser = clap::value_parser!(u16).range(1..=1024))]
+        query_connections: Option<u16>,
     },
     /// Ingest ESO headers: header text files, FITS files, directories, .tar(.gz) bundles.
     Ingest {
@@ -131,9 +137,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
             demo_rows,
             query_timeout,
             threads: _,
+            query_connections,
         } => {
             obsportal::db::set_query_timeout(std::time::Duration::from_secs(query_timeout))?;
-            serve(listen, &database, demo_rows).await
+            let mut settings = database.settings();
+            if let Some(connections) = query_connections {
+                settings.query_connections = connections.into();
+            }
+            serve(listen, &settings, &database, demo_rows).await
         }
         Command::Ingest { database, paths } => {
             let db = Database::open(&database.settings()).await?;
@@ -194,9 +205,14 @@ async fn ingest_paths(
     Ok(ingest::import(&mut client, paths, progress).await?)
 }
 
-async fn serve(listen: SocketAddr, database: &DatabaseArgs, demo_rows: u64) -> anyhow::Result<()> {
+async fn serve(
+    listen: SocketAddr,
+    settings: &DbSettings,
+    database: &DatabaseArgs,
+    demo_rows: u64,
+) -> anyhow::Result<()> {
     let shutdown = ShutdownSignal::install()?;
-    let db = Database::open(&database.settings()).await?;
+    let db = Database::open(settings).await?;
     let result = serve_with(&db, listen, database, demo_rows, shutdown).await;
     db.close().await?;
     result

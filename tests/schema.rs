@@ -112,6 +112,7 @@ async fn the_reader_pool_is_read_only_restricted_and_timed() {
     let settings = obsportal::db::DbSettings {
         data_dir: workspace.data_dir(),
         database_url: Some(workspace.connection_string("obsportal", "obsportal")),
+        query_connections: 2,
     };
     let database = obsportal::db::Database::open(&settings).await.unwrap();
     let reader = database.reader().get().await.unwrap();

@@ -266,6 +266,51 @@ async fn the_operator_sets_the_query_timeout_and_clients_are_told() {
     );
 }
 
+/// With one connection for user queries, a second query waits for the first to end (here by
+/// its timeout) instead of failing or running beside it.
+#[tokio::test]
+async fn user_queries_wait_for_a_free_connection() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--query-timeout", "2", "--query-connections", "1"]);
+    let slow = "SELECT COUNT(*) FROM TAP_SCHEMA.columns AS a, TAP_SCHEMA.columns AS b, \
+                TAP_SCHEMA.columns AS c, TAP_SCHEMA.columns AS d, TAP_SCHEMA.columns AS e";
+    let slow_answer = tokio::spawn({
+        let url = server.url(&format!("/tap/sync?LANG=ADQL&QUERY={}", encode(slow)));
+        async move { get(&url).await }
+    });
+    let owner = workspace.connect("obsportal", "obsportal").await;
+    let running = "SELECT count(*) FROM pg_stat_activity \
+                   WHERE state = 'active' AND query LIKE '%TAP_SCHEMA%columns%'";
+    while owner
+        .query_one(running, &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(
+            !slow_answer.is_finished(),
+            "the slow query ended before it was seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let fast = "SELECT COUNT(*) AS n FROM TAP_SCHEMA.schemas";
+    let fast_answer = tokio::spawn({
+        let url = server.url(&format!("/tap/sync?LANG=ADQL&QUERY={}", encode(fast)));
+        async move { get(&url).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !fast_answer.is_finished(),
+        "the second query ran while the only connection was busy"
+    );
+    let (status, body) = fast_answer.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(VoTable::parse(&body).query_status().0, "OK");
+    let (status, _) = slow_answer.await.unwrap();
+    assert_eq!(status, 503, "the slow query ran into its timeout");
+}
+
 #[tokio::test]
 async fn the_search_page_adql_link_runs_on_tap() {
     let (_workspace, server) = serve_test_headers();

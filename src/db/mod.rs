@@ -36,6 +36,17 @@ pub enum DbError {
 pub struct DbSettings {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// Connections for user queries: at most this many run in PostgreSQL at once, later ones
+    /// wait for a free connection.
+    pub query_connections: usize,
+}
+
+/// Twice the CPUs and two: enough to keep them busy while some queries wait on the network.
+/// More only make queries compete for the CPUs with each other and with the server. Measured
+/// on 2 CPUs, 16 clients sending cone searches: 16 connections gave 4100 searches/s with a
+/// p99 of 9-12.5 ms, 6 gave 4350/s with a p99 of 7.1-7.6 ms.
+pub fn default_query_connections() -> usize {
+    std::thread::available_parallelism().map_or(1, |cpus| cpus.get()) * 2 + 2
 }
 
 /// How long a user's query may run before the database cancels it, unless the operator says.
@@ -83,8 +94,8 @@ impl Database {
                 )
             }
         };
-        let reader = build_pool(reader_config(&config));
-        let pool = build_pool(config);
+        let reader = build_pool(reader_config(&config), settings.query_connections);
+        let pool = build_pool(config, OWNER_CONNECTIONS);
         let database = Database {
             pool,
             reader,
@@ -136,7 +147,10 @@ fn reader_config(owner: &tokio_postgres::Config) -> tokio_postgres::Config {
     config
 }
 
-fn build_pool(mut config: tokio_postgres::Config) -> Pool {
+/// Connections as the owner: imports, statistics pages, TAP_SCHEMA.
+const OWNER_CONNECTIONS: usize = 16;
+
+fn build_pool(mut config: tokio_postgres::Config, connections: usize) -> Pool {
     config.connect_timeout(Duration::from_secs(10));
     let manager = Manager::from_config(
         config,
@@ -146,7 +160,7 @@ fn build_pool(mut config: tokio_postgres::Config) -> Pool {
         },
     );
     Pool::builder(manager)
-        .max_size(16)
+        .max_size(connections.max(1))
         .build()
         .expect("a pool without runtime-specific hooks always builds")
 }
