@@ -120,6 +120,9 @@ impl<'t> Shape<'t> {
     /// change nothing (ignored), and a part of a larger number changes its parameter to a value
     /// of another kind (fixed). Strings, names and comments are skipped only to probe less.
     fn of(text: &'t str) -> Option<Shape<'t>> {
+        if text.contains(KIND_MARKS) {
+            return None; // its key could read as another query's
+        }
         let bytes = text.as_bytes();
         let mut numbers = Vec::new();
         let mut key = String::with_capacity(text.len());
@@ -170,12 +173,14 @@ impl<'t> Shape<'t> {
     }
 }
 
-/// Not a character a query can contain unescaped in this position: it marks a number's kind.
+/// Where a number was, by kind, in a shape's key. A text that contains one is not cached.
+const KIND_MARKS: [char; 3] = ['\u{1}', '\u{2}', '\u{3}'];
+
 fn kind_mark(literal: Literal) -> char {
     match literal {
-        Literal::Int4(_) => '\u{1}',
-        Literal::Int8(_) => '\u{2}',
-        Literal::Float8(_) => '\u{3}',
+        Literal::Int4(_) => KIND_MARKS[0],
+        Literal::Int8(_) => KIND_MARKS[1],
+        Literal::Float8(_) => KIND_MARKS[2],
     }
 }
 

@@ -150,3 +150,40 @@ fn numbers_become_parameters_so_that_cones_share_one_statement() {
     );
     assert_eq!(grouped.parameters, [Int4(3)]);
 }
+
+#[test]
+fn the_translation_cache_serves_only_queries_of_the_same_shape() {
+    let cache = adql::TranslationCache::new(16);
+    let cone = |ra: &str, dec: &str| {
+        format!(
+            "SELECT exp_id FROM obsportal.exposures WHERE 1 = CONTAINS(\
+             POINT(target_ra, target_dec), CIRCLE({ra}, {dec}, 0.01))"
+        )
+    };
+    let first = cache
+        .translate_with_parameters(&cone("10.5", "-20.25"), &catalog())
+        .unwrap();
+    let second = cache
+        .translate_with_parameters(&cone("200.75", "-45.5"), &catalog())
+        .unwrap();
+    assert_eq!(
+        cache.hits(),
+        1,
+        "the second cone comes from the first one's template"
+    );
+    assert_eq!(second.sql, first.sql);
+    assert_eq!(
+        second,
+        adql::translate_with_parameters(&cone("200.75", "-45.5"), &catalog()).unwrap()
+    );
+
+    // A control character where the number was must not read as that number's mark.
+    let where_id =
+        |value: &str| format!("SELECT exp_id FROM obsportal.exposures WHERE target_ra = {value}");
+    cache
+        .translate_with_parameters(&where_id("5"), &catalog())
+        .unwrap();
+    let odd = where_id("\u{1}");
+    assert!(adql::translate_with_parameters(&odd, &catalog()).is_err());
+    assert!(cache.translate_with_parameters(&odd, &catalog()).is_err());
+}
