@@ -30,6 +30,9 @@ use crate::{translate_with_parameters, Translation};
 /// translation per number.
 const MAX_NUMBERS: usize = 16;
 
+/// Longer queries are translated each time: a shape's key is the whole text.
+const MAX_TEXT_BYTES: usize = 16 * 1024;
+
 /// Templates by shape, for one catalog. Shared by all requests; when full, it starts afresh.
 pub struct TranslationCache {
     templates: Mutex<HashMap<String, Arc<Template>>>,
@@ -113,14 +116,14 @@ impl TranslationCache {
 }
 
 impl<'t> Shape<'t> {
-    /// None when the query has too many numbers.
+    /// None when the query is too long or has too many numbers.
     ///
     /// The scan need not find numbers exactly as the tokenizer does: whatever it takes for one
     /// is probed like a number. Digits in a string change the SQL (fixed), digits in a comment
     /// change nothing (ignored), and a part of a larger number changes its parameter to a value
     /// of another kind (fixed). Strings, names and comments are skipped only to probe less.
     fn of(text: &'t str) -> Option<Shape<'t>> {
-        if text.contains(KIND_MARKS) {
+        if text.len() > MAX_TEXT_BYTES || text.contains(KIND_MARKS) {
             return None; // its key could read as another query's
         }
         let bytes = text.as_bytes();
