@@ -239,16 +239,17 @@ async fn multipart_posts_are_read_like_forms() {
     assert_eq!(status, 400, "a truncated multipart body is refused: {body}");
 }
 
+/// Five copies of TAP_SCHEMA.columns crossed: far more than a few seconds of counting.
+const SLOW_QUERY: &str = "SELECT COUNT(*) FROM TAP_SCHEMA.columns AS a, TAP_SCHEMA.columns AS b, \
+    TAP_SCHEMA.columns AS c, TAP_SCHEMA.columns AS d, TAP_SCHEMA.columns AS e";
+
 #[tokio::test]
 async fn the_operator_sets_the_query_timeout_and_clients_are_told() {
     let workspace = Workspace::new();
     // Two threads: the default here is one (half of two CPUs), so this keeps the other path run.
     let server = workspace.serve(&["--query-timeout", "1", "--threads", "2"]);
-    // Five copies of TAP_SCHEMA.columns crossed: far more than a second of counting.
-    let slow = "SELECT COUNT(*) FROM TAP_SCHEMA.columns AS a, TAP_SCHEMA.columns AS b, \
-                TAP_SCHEMA.columns AS c, TAP_SCHEMA.columns AS d, TAP_SCHEMA.columns AS e";
     let started = std::time::Instant::now();
-    let (status, body) = sync(&server, slow, "").await;
+    let (status, body) = sync(&server, SLOW_QUERY, "").await;
     assert!(
         started.elapsed().as_secs() < 30,
         "cancelled long after the timeout"
@@ -272,12 +273,11 @@ async fn the_operator_sets_the_query_timeout_and_clients_are_told() {
 async fn user_queries_wait_for_a_free_connection() {
     let workspace = Workspace::new();
     let server = workspace.serve(&["--query-timeout", "2", "--query-connections", "1"]);
-    let slow = "SELECT COUNT(*) FROM TAP_SCHEMA.columns AS a, TAP_SCHEMA.columns AS b, \
-                TAP_SCHEMA.columns AS c, TAP_SCHEMA.columns AS d, TAP_SCHEMA.columns AS e";
-    let slow_answer = tokio::spawn({
-        let url = server.url(&format!("/tap/sync?LANG=ADQL&QUERY={}", encode(slow)));
-        async move { get(&url).await }
-    });
+    let sent = |query: &str| {
+        let url = server.url(&format!("/tap/sync?LANG=ADQL&QUERY={}", encode(query)));
+        tokio::spawn(async move { get(&url).await })
+    };
+    let slow_answer = sent(SLOW_QUERY);
     let owner = workspace.connect("obsportal", "obsportal").await;
     let running = "SELECT count(*) FROM pg_stat_activity \
                    WHERE state = 'active' AND query LIKE '%TAP_SCHEMA%columns%'";
@@ -294,11 +294,7 @@ async fn user_queries_wait_for_a_free_connection() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    let fast = "SELECT COUNT(*) AS n FROM TAP_SCHEMA.schemas";
-    let fast_answer = tokio::spawn({
-        let url = server.url(&format!("/tap/sync?LANG=ADQL&QUERY={}", encode(fast)));
-        async move { get(&url).await }
-    });
+    let fast_answer = sent("SELECT COUNT(*) AS n FROM TAP_SCHEMA.schemas");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(
         !fast_answer.is_finished(),
