@@ -27,6 +27,12 @@ use crate::votable::{Cell, QueryStatus, ResultWriter};
 /// Output is handed to the HTTP body in pieces of about this size.
 const FLUSH_BYTES: usize = 64 * 1024;
 
+/// A buffer for a result writer, large enough for a piece and the row that completes it: a
+/// small answer is written without growing it.
+pub fn output_buffer() -> Vec<u8> {
+    Vec::with_capacity(FLUSH_BYTES + FLUSH_BYTES / 4)
+}
+
 pub type SqlParameter = Box<dyn ToSql + Send + Sync>;
 
 /// A query built by this service (never from pasted user text) and how to run it.

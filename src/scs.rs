@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::params::Parameters;
-use crate::results::{stream_results, ResultQuery};
+use crate::results::{output_buffer, stream_results, ResultQuery};
 use crate::schema::{published_table, ApiPresence};
 use crate::server::AppState;
 use crate::votable::{Field, Preamble, TableDataWriter, TimestampStyle};
@@ -56,7 +56,7 @@ async fn cone_search(State(state): State<AppState>, parameters: Parameters) -> R
         params: vec![],
         infos: vec![("QUERY_STATUS".into(), "OK".into())],
     };
-    let writer = TableDataWriter::start(Vec::new(), &preamble, &fields, TimestampStyle::Dali)
+    let writer = TableDataWriter::start(output_buffer(), &preamble, &fields, TimestampStyle::Dali)
         .expect("writing to memory cannot fail");
     match stream_results(state.reader.clone(), query, Box::new(writer), VOTABLE).await {
         Ok(response) => response,

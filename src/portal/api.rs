@@ -12,7 +12,7 @@ use deadpool_postgres::Pool;
 
 use super::search::Search;
 use crate::params::Parameters;
-use crate::results::{stream_results, ResultQuery};
+use crate::results::{output_buffer, stream_results, ResultQuery};
 use crate::schema::{published_table, ApiPresence};
 use crate::server::AppState;
 use crate::votable::{
@@ -96,13 +96,17 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
                 ],
                 infos: vec![],
             };
-            let writer =
-                TableDataWriter::start(Vec::new(), &preamble, &fields, TimestampStyle::ObsPortal)
-                    .expect("writing to memory cannot fail");
+            let writer = TableDataWriter::start(
+                output_buffer(),
+                &preamble,
+                &fields,
+                TimestampStyle::ObsPortal,
+            )
+            .expect("writing to memory cannot fail");
             (Box::new(writer), "application/x-votable+xml; charset=utf-8")
         }
         Format::Csv => {
-            let writer = CsvWriter::start(Vec::new(), &fields, TimestampStyle::ObsPortal)
+            let writer = CsvWriter::start(output_buffer(), &fields, TimestampStyle::ObsPortal)
                 .expect("writing to memory cannot fail");
             (Box::new(writer), "text/csv; charset=utf-8; header=present")
         }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use tokio_postgres::types::Type;
 
 use crate::params::Parameters;
-use crate::results::{stream_results, ResultError, ResultQuery, SqlParameter};
+use crate::results::{output_buffer, stream_results, ResultError, ResultQuery, SqlParameter};
 use crate::schema::{adql_catalog, published_tables};
 use crate::server::AppState;
 use crate::votable::{
@@ -189,26 +189,30 @@ async fn run(state: AppState, parameters: Parameters) -> Result<Response, Refusa
     let memory = "writing to memory cannot fail";
     let (writer, content_type): (Box<dyn ResultWriter>, _) = match format {
         Format::TableData => (
-            Box::new(TableDataWriter::start(Vec::new(), &preamble, &fields, style).expect(memory)),
+            Box::new(
+                TableDataWriter::start(output_buffer(), &preamble, &fields, style).expect(memory),
+            ),
             VOTABLE,
         ),
         Format::Binary2 => (
-            Box::new(Binary2Writer::start(Vec::new(), &preamble, &fields, style).expect(memory)),
+            Box::new(
+                Binary2Writer::start(output_buffer(), &preamble, &fields, style).expect(memory),
+            ),
             VOTABLE,
         ),
         Format::Csv => (
-            Box::new(CsvWriter::start(Vec::new(), &fields, style).expect(memory)),
+            Box::new(CsvWriter::start(output_buffer(), &fields, style).expect(memory)),
             CSV,
         ),
         Format::Tsv => (
             Box::new(
-                CsvWriter::with_separator(Vec::new(), &fields, style, Separator::Tab)
+                CsvWriter::with_separator(output_buffer(), &fields, style, Separator::Tab)
                     .expect(memory),
             ),
             "text/tab-separated-values; charset=utf-8",
         ),
         Format::Json => (
-            Box::new(JsonWriter::start(Vec::new(), &fields, style).expect(memory)),
+            Box::new(JsonWriter::start(output_buffer(), &fields, style).expect(memory)),
             "application/json",
         ),
     };

@@ -10,7 +10,10 @@ use base64::Engine;
 use quick_xml::events::{BytesEnd, BytesStart, Event};
 
 use super::tabledata::{close_document, open_document};
-use super::{Cell, Datatype, Field, Preamble, QueryStatus, ResultWriter, TimestampStyle};
+use super::{
+    take_keeping_capacity, Cell, Datatype, Field, Preamble, QueryStatus, ResultWriter,
+    TimestampStyle,
+};
 
 /// How one column's values are laid out.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -212,7 +215,7 @@ impl ResultWriter for Binary2Writer<Vec<u8>> {
     }
 
     fn take_output(&mut self) -> Vec<u8> {
-        std::mem::take(self.xml.get_mut())
+        take_keeping_capacity(self.xml.get_mut())
     }
 
     fn buffered_len(&self) -> usize {

@@ -4,7 +4,9 @@
 
 use std::io::{self, Write};
 
-use super::{format_double, Cell, Field, QueryStatus, ResultWriter, TimestampStyle};
+use super::{
+    format_double, take_keeping_capacity, Cell, Field, QueryStatus, ResultWriter, TimestampStyle,
+};
 
 /// The two delimited-text formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +107,7 @@ impl ResultWriter for CsvWriter<Vec<u8>> {
     }
 
     fn take_output(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.out)
+        take_keeping_capacity(&mut self.out)
     }
 
     fn buffered_len(&self) -> usize {

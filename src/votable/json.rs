@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::{Cell, Field, QueryStatus, ResultWriter, TimestampStyle};
+use super::{take_keeping_capacity, Cell, Field, QueryStatus, ResultWriter, TimestampStyle};
 
 pub struct JsonWriter<W: Write> {
     out: W,
@@ -76,7 +76,7 @@ impl ResultWriter for JsonWriter<Vec<u8>> {
     }
 
     fn take_output(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.out)
+        take_keeping_capacity(&mut self.out)
     }
 
     fn buffered_len(&self) -> usize {

@@ -225,6 +225,12 @@ pub trait ResultWriter: Send {
     fn reports_errors_inline(&self) -> bool;
 }
 
+/// What a writer has written, taken out. The writer goes on in a buffer as large, so that each
+/// piece of a stream does not grow its buffer from nothing again.
+fn take_keeping_capacity(buffer: &mut Vec<u8>) -> Vec<u8> {
+    std::mem::replace(buffer, Vec::with_capacity(buffer.capacity()))
+}
+
 /// A DALI error document: the whole answer to a request that could not be run.
 pub fn error_document(message: &str) -> String {
     format!(

@@ -5,7 +5,10 @@ use std::io::{self, Write};
 
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::{format_double, Cell, Field, Preamble, QueryStatus, ResultWriter, TimestampStyle};
+use super::{
+    format_double, take_keeping_capacity, Cell, Field, Preamble, QueryStatus, ResultWriter,
+    TimestampStyle,
+};
 
 /// VOTable 1.4 keeps the 1.3 namespace.
 const NAMESPACE: &str = "http://www.ivoa.net/xml/VOTable/v1.3";
@@ -147,7 +150,7 @@ impl ResultWriter for TableDataWriter<Vec<u8>> {
     }
 
     fn take_output(&mut self) -> Vec<u8> {
-        std::mem::take(self.xml.get_mut())
+        take_keeping_capacity(self.xml.get_mut())
     }
 
     fn buffered_len(&self) -> usize {
