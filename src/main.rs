@@ -144,7 +144,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             if let Some(connections) = query_connections {
                 settings.query_connections = connections.into();
             }
-            serve(listen, &settings, &database, demo_rows).await
+            serve(listen, &settings, demo_rows).await
         }
         Command::Ingest { database, paths } => {
             let db = Database::open(&database.settings()).await?;
@@ -205,15 +205,10 @@ async fn ingest_paths(
     Ok(ingest::import(&mut client, paths, progress).await?)
 }
 
-async fn serve(
-    listen: SocketAddr,
-    settings: &DbSettings,
-    database: &DatabaseArgs,
-    demo_rows: u64,
-) -> anyhow::Result<()> {
+async fn serve(listen: SocketAddr, settings: &DbSettings, demo_rows: u64) -> anyhow::Result<()> {
     let shutdown = ShutdownSignal::install()?;
     let db = Database::open(settings).await?;
-    let result = serve_with(&db, listen, database, demo_rows, shutdown).await;
+    let result = serve_with(&db, listen, settings, demo_rows, shutdown).await;
     db.close().await?;
     result
 }
@@ -221,12 +216,12 @@ async fn serve(
 async fn serve_with(
     db: &Database,
     listen: SocketAddr,
-    database: &DatabaseArgs,
+    settings: &DbSettings,
     demo_rows: u64,
     shutdown: ShutdownSignal,
 ) -> anyhow::Result<()> {
     if demo_rows > 0 {
-        load_demo_data_if_empty(db, database, demo_rows).await?;
+        load_demo_data_if_empty(db, settings, demo_rows).await?;
     }
     let mut client = db.pool().get().await?;
     obsportal::tap::tap_schema::publish(&mut client)
@@ -256,7 +251,7 @@ async fn serve_with(
 /// Demo data goes through the real ingest path: written as header text, then imported.
 async fn load_demo_data_if_empty(
     db: &Database,
-    database: &DatabaseArgs,
+    settings: &DbSettings,
     exposures: u64,
 ) -> anyhow::Result<()> {
     let client = db.pool().get().await?;
@@ -268,10 +263,10 @@ async fn load_demo_data_if_empty(
     if existing > 0 {
         return Ok(());
     }
-    let directory = if database.database_url.is_some() {
+    let directory = if settings.database_url.is_some() {
         std::env::temp_dir()
     } else {
-        database.data_dir.clone()
+        settings.data_dir.clone()
     };
     let path = directory.join(format!("demo-headers-{exposures}.hdr"));
     tracing::info!(exposures, path = %path.display(), "generating demo headers");
