@@ -61,6 +61,8 @@ struct Shape<'t> {
 
 struct Number<'t> {
     text: &'t str,
+    /// What the text reads as.
+    literal: Literal,
     /// Byte range in the query text.
     start: usize,
     end: usize,
@@ -153,6 +155,7 @@ impl<'t> Shape<'t> {
                         copied = end;
                         numbers.push(Number {
                             text: written,
+                            literal,
                             start: at,
                             end,
                         });
@@ -165,6 +168,7 @@ impl<'t> Shape<'t> {
         key.push_str(&text[copied..]);
         (numbers.len() <= MAX_NUMBERS).then_some(Shape { key, numbers })
     }
+
     /// The query's text with number `index` written as `replacement`.
     fn with_number(&self, text: &str, index: usize, replacement: &str) -> String {
         let number = &self.numbers[index];
@@ -211,9 +215,9 @@ impl Template {
         translation: &Translation,
         catalog: &dyn Catalog,
     ) -> Role {
-        let written = shape.numbers[index].text;
-        let fixed = Role::Fixed(written.to_string());
-        let Some(probe) = Literal::of(written).and_then(other_value) else {
+        let number = &shape.numbers[index];
+        let fixed = Role::Fixed(number.text.to_string());
+        let Some(probe) = other_value(number.literal) else {
             return fixed;
         };
         let Ok(probed) =
@@ -252,7 +256,7 @@ impl Template {
                 Role::Fixed(written) if written != number.text => return None,
                 Role::Fixed(_) | Role::Ignored => {}
                 &Role::Parameter { index, negated } => {
-                    let literal = Literal::of(number.text)?;
+                    let literal = number.literal;
                     parameters[index] = if negated { literal.negated() } else { literal };
                 }
             }
