@@ -205,6 +205,18 @@ pub(crate) enum Expr {
     Nested(Box<Expr>),
 }
 
+impl Expr {
+    /// The value of a number written as such (`1.5`, `-1`, `(2)`); None for anything else.
+    pub(crate) fn constant_number(&self) -> Option<f64> {
+        match self {
+            Expr::Number(text) => text.parse().ok(),
+            Expr::Negate(inner) => inner.constant_number().map(|value| -value),
+            Expr::Nested(inner) => inner.constant_number(),
+            _ => None,
+        }
+    }
+}
+
 /// Whether a number literal is whole (it fits a bigint); any other number (a point, an
 /// exponent, or too large) ADQL reads as a double.
 pub(crate) fn is_whole_number(number: &str) -> bool {

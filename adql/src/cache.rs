@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use crate::catalog::Catalog;
 use crate::error::AdqlError;
 use crate::parameters::Literal;
-use crate::{translate_with_parameters, Translation};
+use crate::{translate_noting_checked_values, translate_with_parameters, Translation};
 
 /// Queries with more numbers than this are translated each time: learning a shape costs one
 /// translation per number.
@@ -99,8 +99,8 @@ impl TranslationCache {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(translation);
         }
-        let translation = translate_with_parameters(text, catalog)?;
-        let template = Template::learn(text, &shape, &translation, catalog);
+        let (translation, value_checked) = translate_noting_checked_values(text, catalog)?;
+        let template = Template::learn(text, &shape, &translation, &value_checked, catalog);
         let mut templates = self.templates();
         if templates.len() >= self.capacity {
             templates.clear();
@@ -196,10 +196,18 @@ impl Template {
         text: &str,
         shape: &Shape<'_>,
         translation: &Translation,
+        value_checked: &[(u64, u64)],
         catalog: &dyn Catalog,
     ) -> Template {
         let numbers = (0..shape.numbers.len())
-            .map(|index| Self::role(text, shape, index, translation, catalog))
+            .map(|index| {
+                // A value the checker judged (a CIRCLE's radius) is checked for each query.
+                if value_checked.contains(&line_and_column(text, shape.numbers[index].start)) {
+                    Role::Fixed(shape.numbers[index].text.to_string())
+                } else {
+                    Self::role(text, shape, index, translation, catalog)
+                }
+            })
             .collect();
         Template {
             translation: translation.clone(),
@@ -269,11 +277,20 @@ impl Template {
             return None;
         }
         Some(Translation {
-            sql: self.translation.sql.clone(),
             parameters,
-            columns: self.translation.columns.clone(),
+            ..self.translation.clone()
         })
     }
+}
+
+/// Where byte `offset` of `text` is, as the checker counts: from 1, in characters.
+fn line_and_column(text: &str, offset: usize) -> (u64, u64) {
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    (
+        before.matches('\n').count() as u64 + 1,
+        before[line_start..].chars().count() as u64 + 1,
+    )
 }
 
 /// Another value of the same kind as `literal`, as text and as the literal it reads as.

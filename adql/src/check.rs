@@ -14,14 +14,21 @@ use crate::hints::closest;
 use crate::parameters::Literal;
 use crate::reserved::is_reserved;
 
-/// Deeper expressions than this are refused (the printer recurses as deep).
-const MAX_DEPTH: usize = 200;
+/// PostgreSQL's limit on a select list (its MaxTupleAttributeNumber).
+const MAX_COLUMNS: usize = 1664;
+
+/// A checked query, and where the numbers were written whose values decided whether it passed
+/// (a CIRCLE's radius): the same query with another value there needs checking again.
+pub(crate) struct Checked {
+    pub query: Query,
+    pub value_checked: Vec<(u64, u64)>,
+}
 
 pub(crate) fn check(
     statement: &sql::Statement,
     text: &str,
     catalog: Option<&dyn Catalog>,
-) -> Result<Query, AdqlError> {
+) -> Result<Checked, AdqlError> {
     let sql::Statement::Query(query) = statement else {
         // Some statements carry no span: the error concerns the whole text, which starts at 1:1.
         let start = statement.span().start;
@@ -39,9 +46,13 @@ pub(crate) fn check(
         catalog,
         text,
         common_tables: Vec::new(),
-        depth: 0,
+        value_checked: Vec::new(),
     };
-    checker.query(query, &Scope::root())
+    let query = checker.query(query, &Scope::root())?;
+    Ok(Checked {
+        query,
+        value_checked: checker.value_checked,
+    })
 }
 
 fn position(span: sqlparser::tokenizer::Span) -> (u64, u64) {
@@ -112,7 +123,8 @@ struct Checker<'c> {
     text: &'c str,
     /// Common tables in scope, with their columns.
     common_tables: Vec<(String, Vec<ColumnInfo>)>,
-    depth: usize,
+    /// Where numbers whose value the checker judged were written (see `Checked`).
+    value_checked: Vec<(u64, u64)>,
 }
 
 impl Checker<'_> {
@@ -323,6 +335,16 @@ impl Checker<'_> {
         let mut columns = Vec::new();
         for item in &select.projection {
             self.select_item(item, &scope, &mut items, &mut columns)?;
+        }
+        if columns.len() > MAX_COLUMNS {
+            return Err(unsupported(
+                span,
+                format!(
+                    "this SELECT returns {} columns; at most {MAX_COLUMNS} can be selected",
+                    columns.len()
+                ),
+            )
+            .with_hint("select the columns you need by name, or in several queries"));
         }
         let filter = select
             .selection
@@ -747,20 +769,8 @@ impl Checker<'_> {
         self.expr(expr, scope)
     }
 
+    /// Recurses as deep as the expression: `depth` bounded that before parsing.
     fn expr(&mut self, expr: &sql::Expr, scope: &Scope<'_>) -> Result<Expr, AdqlError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(unsupported(
-                expr.span(),
-                format!("the expression is nested more than {MAX_DEPTH} levels deep"),
-            ));
-        }
-        let result = self.expr_inner(expr, scope);
-        self.depth -= 1;
-        result
-    }
-
-    fn expr_inner(&mut self, expr: &sql::Expr, scope: &Scope<'_>) -> Result<Expr, AdqlError> {
         let boxed = |checker: &mut Self, e: &sql::Expr| checker.expr(e, scope).map(Box::new);
         Ok(match expr {
             sql::Expr::Identifier(ident) => {
@@ -1032,6 +1042,9 @@ impl Checker<'_> {
             ));
         }
         check_geometry_arguments(known, &arguments, span)?;
+        if known == Function::Circle {
+            self.check_radius(list.args.last(), arguments.last())?;
+        }
         Ok(Expr::Call {
             function: known,
             arguments,
@@ -1085,6 +1098,42 @@ impl Checker<'_> {
             }
         }
         Ok(arguments)
+    }
+
+    /// pg_sphere's circles reach 90 degrees at most. A radius written as a number is checked
+    /// here, where the error can say where it is; the number's position is noted, so that a
+    /// translation cache does not serve the same query with another radius unchecked.
+    fn check_radius(
+        &mut self,
+        written: Option<&sql::FunctionArg>,
+        radius: Option<&Expr>,
+    ) -> Result<(), AdqlError> {
+        let (Some(written), Some(value)) = (written, radius.and_then(Expr::constant_number)) else {
+            return Ok(());
+        };
+        // The number itself, inside any signs and brackets: where the cache finds it.
+        let mut number = match written {
+            sql::FunctionArg::Unnamed(sql::FunctionArgExpr::Expr(expr)) => expr,
+            _ => return Ok(()),
+        };
+        while let sql::Expr::UnaryOp { expr, .. } | sql::Expr::Nested(expr) = number {
+            number = expr;
+        }
+        let at = position(number.span());
+        self.value_checked.push(at);
+        if (0.0..=90.0).contains(&value) {
+            return Ok(());
+        }
+        Err(AdqlError::new(
+            ErrorKind::BadArguments,
+            format!("a CIRCLE's radius is from 0 to 90 degrees, not {value}"),
+            at,
+        )
+        .with_hint(if value < 0.0 {
+            "the radius is in degrees and cannot be negative"
+        } else {
+            "for more than a hemisphere, write NOT CONTAINS with the circle around the opposite point"
+        }))
     }
 
     /// IN_UNIT(value, 'unit'): the value, whose unit is known, converted.

@@ -59,9 +59,6 @@ impl Dialect for AdqlDialect {
     }
 }
 
-/// Guards against pathological nesting before anything recursive runs.
-const MAX_NESTING: usize = 64;
-
 /// Parses exactly one query.
 pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
     let dialect = AdqlDialect;
@@ -96,7 +93,6 @@ pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
             .with_hint(hint));
         }
     }
-    let mut nesting = 0usize;
     let mut after_semicolon: Option<(u64, u64)> = None;
     let mut previous: Option<&sqlparser::tokenizer::TokenWithSpan> = None;
     for token in &tokens {
@@ -110,18 +106,17 @@ pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
             }
         }
         previous = Some(token);
-        match token.token {
-            Token::LParen => {
-                nesting += 1;
-                if nesting > MAX_NESTING {
-                    return Err(AdqlError::new(
-                        ErrorKind::Unsupported,
-                        format!("the query is nested more than {MAX_NESTING} levels deep"),
-                        at,
-                    ));
-                }
+        if let Token::Word(word) = &token.token {
+            if word.quote_style.is_some() && word.value.is_empty() {
+                return Err(AdqlError::new(
+                    ErrorKind::Syntax,
+                    "a delimited name cannot be empty",
+                    at,
+                )
+                .with_hint("write a name between the double quotes, or leave them out"));
             }
-            Token::RParen => nesting = nesting.saturating_sub(1),
+        }
+        match token.token {
             Token::SemiColon => {
                 after_semicolon.get_or_insert(at);
                 continue;
@@ -147,8 +142,10 @@ pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
             }
         }
     }
+    // Before anything recursive builds or walks a tree: see `depth`.
+    crate::depth::check_depth(&tokens)?;
     let mut statements = Parser::new(&dialect)
-        .with_recursion_limit(MAX_NESTING)
+        .with_recursion_limit(crate::depth::PARSER_RECURSION)
         .with_tokens_with_locations(tokens)
         .parse_statements()
         .map_err(|error| parser_error(&error, text))?;
@@ -170,7 +167,8 @@ pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
     }
 }
 
-/// Typographic quotes pasted from documents are the most common reason a query fails.
+/// Typographic quotes pasted from documents are the most common reason a query fails; a NUL
+/// character is refused here too, wherever it is.
 fn check_characters(text: &str) -> Result<(), AdqlError> {
     for (line_index, line) in text.lines().enumerate() {
         for (column_index, character) in line.chars().enumerate() {
@@ -179,6 +177,8 @@ fn check_characters(text: &str) -> Result<(), AdqlError> {
                 '“' | '”' | '„' | '″' => {
                     "use the plain double quote \" around delimited names"
                 }
+                // PostgreSQL's text cannot hold it, and documents cannot show it.
+                '\0' => "remove the NUL character (U+0000): no text in a query can carry it",
                 _ => continue,
             };
             return Err(AdqlError::new(
@@ -205,10 +205,11 @@ fn text_at(text: &str, line: u64, column: u64) -> &str {
 
 fn parser_error(error: &ParserError, text: &str) -> AdqlError {
     match error {
+        // `depth` refuses what would get here first; sqlparser says no more than this.
         ParserError::RecursionLimitExceeded => AdqlError::new(
             ErrorKind::Unsupported,
-            format!("the query is nested more than {MAX_NESTING} levels deep"),
-            (0, 0),
+            "the query is nested too deeply",
+            (1, 1),
         ),
         ParserError::TokenizerError(message) | ParserError::ParserError(message) => {
             let mut error = positioned(ErrorKind::Syntax, message);

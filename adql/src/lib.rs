@@ -11,6 +11,7 @@ mod ast;
 mod cache;
 mod catalog;
 mod check;
+mod depth;
 mod dialect;
 mod error;
 mod functions;
@@ -24,6 +25,11 @@ pub use cache::TranslationCache;
 pub use catalog::{Catalog, ColumnInfo, ColumnType, TableInfo};
 pub use error::{AdqlError, ErrorKind};
 pub use parameters::Literal;
+
+/// The stack a thread needs to parse, check and translate any query the crate accepts: the
+/// passes recurse as deep as the query's tree, which is bounded before parsing. Measured in a
+/// debug build (a release build needs about a third); the limits tests check it.
+pub const STACK_NEEDED: usize = 8 * 1024 * 1024;
 
 /// Whether a name is an ADQL or SQL reserved word, which must be written delimited ("size").
 pub fn is_reserved_word(name: &str) -> bool {
@@ -56,8 +62,8 @@ pub struct OutputColumn {
 /// Parses, checks against `catalog` and translates one ADQL query.
 pub fn translate(text: &str, catalog: &dyn Catalog) -> Result<Translation, AdqlError> {
     let statement = dialect::parse(text)?;
-    let query = check::check(&statement, text, Some(catalog))?;
-    Ok(translate::to_postgres(&query, Vec::new()))
+    let checked = check::check(&statement, text, Some(catalog))?;
+    Ok(translate::to_postgres(&checked.query, Vec::new()))
 }
 
 /// As `translate`, with the query's numbers passed as parameters (`$1::float8`...) instead of
@@ -67,10 +73,23 @@ pub fn translate_with_parameters(
     text: &str,
     catalog: &dyn Catalog,
 ) -> Result<Translation, AdqlError> {
+    translate_noting_checked_values(text, catalog).map(|(translation, _)| translation)
+}
+
+/// As `translate_with_parameters`, with where (line, column) the numbers were written whose
+/// values the checker judged: the cache keeps them fixed.
+fn translate_noting_checked_values(
+    text: &str,
+    catalog: &dyn Catalog,
+) -> Result<(Translation, Vec<(u64, u64)>), AdqlError> {
     let statement = dialect::parse(text)?;
-    let mut query = check::check(&statement, text, Some(catalog))?;
-    let parameters = parameters::take_numbers(&mut query);
-    Ok(translate::to_postgres(&query, parameters))
+    let mut checked = check::check(&statement, text, Some(catalog))?;
+    let parameters = parameters::take_numbers(&mut checked.query);
+    let value_checked = std::mem::take(&mut checked.value_checked);
+    Ok((
+        translate::to_postgres(&checked.query, parameters),
+        value_checked,
+    ))
 }
 
 /// Parses and checks the grammar alone: any table or column name is accepted.
