@@ -114,6 +114,9 @@ fn main() -> ExitCode {
     if let Command::Serve { threads, .. } = &cli.command {
         runtime.worker_threads(threads.map_or_else(default_threads, usize::from));
     }
+    // Requests are parsed and translated on these threads; ADQL's passes recurse as deep as a
+    // query's tree, which the adql crate bounds and sizes (tokio's default is 2 MiB).
+    runtime.thread_stack_size(adql::STACK_NEEDED);
     let runtime = runtime.enable_all().build().expect("tokio runtime");
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,

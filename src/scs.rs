@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::params::Parameters;
-use crate::results::{output_buffer, stream_results, ResultQuery};
+use crate::results::{output_buffer, row_limit, stream_results, ResultQuery};
 use crate::schema::{published_table, ApiPresence};
 use crate::server::AppState;
 use crate::votable::{Field, Preamble, TableDataWriter, TimestampStyle};
@@ -35,19 +35,24 @@ async fn cone_search(State(state): State<AppState>, parameters: Parameters) -> R
     // Computed once per query (InitPlans), not row by row in the prepared statement's generic
     // plan, so PostgreSQL keeps that plan instead of planning every search.
     let centre = "(SELECT spoint(radians($1), radians($2)))";
+    // pg_sphere's circles stop at 90 degrees; a larger cone covers most of the sky, where
+    // reading every row is what the index would do anyway.
+    let within = if request.radius <= 90.0 {
+        format!("{position} @ (SELECT scircle(spoint(radians($1), radians($2)), radians($3)))")
+    } else {
+        format!("{position} <-> {centre} <= radians($3)")
+    };
     let query = ResultQuery {
         sql: format!(
-            "SELECT {} FROM obsportal.exposures \
-             WHERE {position} @ (SELECT scircle(spoint(radians($1), radians($2)), radians($3))) \
+            "SELECT {} FROM obsportal.exposures WHERE {within} \
              ORDER BY {position} <-> {centre}, exp_id LIMIT $4",
             columns.join(", ")
         ),
-        // One more row than asked, so OVERFLOW is known without counting.
         parameters: vec![
             Box::new(request.ra),
             Box::new(request.dec),
             Box::new(request.radius),
-            Box::new(request.max_records.saturating_add(1) as i64),
+            Box::new(row_limit(request.max_records) as i64),
         ],
         parameter_types: Vec::new(),
         max_rows: Some(request.max_records),
@@ -75,17 +80,14 @@ struct ConeRequest {
 impl ConeRequest {
     /// Names are matched without regard to case, as DALI asks.
     fn read(parameters: &Parameters) -> Result<ConeRequest, String> {
-        let value = |name: &str| {
-            parameters
-                .0
-                .iter()
-                .rev()
-                .find(|(key, value)| key.eq_ignore_ascii_case(name) && !value.trim().is_empty())
-                .map(|(_, value)| value.trim())
+        // DALI: single-valued, names without regard to case; an empty value is no value.
+        let value = |name: &str| -> Result<Option<&str>, String> {
+            let value = parameters.single(name).map_err(|error| error.message)?;
+            Ok(value.map(str::trim).filter(|value| !value.is_empty()))
         };
         let number = |name: &str| -> Result<f64, String> {
             let text =
-                value(name).ok_or_else(|| format!("{name} is required (decimal degrees)"))?;
+                value(name)?.ok_or_else(|| format!("{name} is required (decimal degrees)"))?;
             text.parse::<f64>()
                 .ok()
                 .filter(|n| n.is_finite())
@@ -101,14 +103,14 @@ impl ConeRequest {
         if !(0.0..=MAX_SR).contains(&radius) {
             return Err(format!("SR={radius} is out of range [0, {MAX_SR}]"));
         }
-        let verbosity = match value("VERB") {
+        let verbosity = match value("VERB")? {
             None => 2,
             Some(text) => match text.parse::<u8>() {
                 Ok(verbosity @ 1..=3) => verbosity,
                 _ => return Err(format!("VERB={text}: expected 1, 2 or 3")),
             },
         };
-        let max_records = match value("MAXREC") {
+        let max_records = match value("MAXREC")? {
             None => MAX_RECORDS,
             Some(text) => text
                 .parse::<u64>()
@@ -162,14 +164,8 @@ fn fields_for(verbosity: u8) -> Vec<Field> {
         .collect()
 }
 
-/// SCS error: a VOTable whose only content is `INFO name="Error"`.
 fn error_document(message: &str) -> Response {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n \
-         <INFO ID=\"Error\" name=\"Error\" value=\"{}\"/>\n</VOTABLE>\n",
-        quick_xml::escape::escape(message)
-    );
+    let body = crate::votable::cone_search_error_document(message);
     ([(header::CONTENT_TYPE, VOTABLE)], body).into_response()
 }
 

@@ -24,7 +24,34 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::portal::router())
         .merge(crate::scs::router())
         .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::params::MAX_BODY_BYTES,
+        ))
+        // A bug met by one request answers that request with a 500 and leaves every other
+        // request and connection as it was.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            internal_error,
+        ))
         .layer(axum::middleware::map_response(name_the_server))
+}
+
+fn internal_error(panic: Box<dyn std::any::Any + Send>) -> axum::response::Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic");
+    tracing::error!(detail, "a request met a bug");
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-votable+xml; charset=utf-8",
+        )],
+        crate::votable::error_document("the service met an internal error; it is logged"),
+    )
+        .into_response()
 }
 
 /// Clients and validators like to know what answered.

@@ -12,7 +12,7 @@ use deadpool_postgres::Pool;
 
 use super::search::Search;
 use crate::params::Parameters;
-use crate::results::{output_buffer, stream_results, ResultQuery};
+use crate::results::{output_buffer, read_maxrec, row_limit, stream_results, ResultQuery};
 use crate::schema::{published_table, ApiPresence};
 use crate::server::AppState;
 use crate::votable::{
@@ -72,17 +72,26 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
         }
     };
 
+    // Answers stream, but not without end: `instrument=GRAVITY` alone is 100 MB. The same
+    // limits as TAP, the limit said before the table and OVERFLOW after it (DALI).
+    let max_records = parameters
+        .single("maxrec")
+        .map_err(|error| bad_request(error.message))?;
+    let max_records = read_maxrec(max_records).map_err(bad_request)?;
     let fields = api_fields(all_fields);
     let columns: Vec<&str> = fields.iter().map(|field| field.name.as_str()).collect();
-    let (condition, sql_parameters) = search.condition();
+    let (condition, mut sql_parameters) = search.condition();
+    let limit = sql_parameters.len() + 1;
+    sql_parameters.push(Box::new(row_limit(max_records) as i64));
     let query = ResultQuery {
         sql: format!(
-            "SELECT {} FROM obsportal.exposures WHERE {condition} ORDER BY exp_mjd_start, exp_id",
+            "SELECT {} FROM obsportal.exposures WHERE {condition} \
+             ORDER BY exp_mjd_start, exp_id LIMIT ${limit}",
             columns.join(", ")
         ),
         parameters: sql_parameters,
         parameter_types: Vec::new(),
-        max_rows: None,
+        max_rows: Some(max_records),
     };
     let (writer, content_type): (Box<dyn ResultWriter>, _) = match format {
         Format::Votable => {
@@ -93,6 +102,7 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
                         "last_mod_date".into(),
                         state.last_import.get(&state.pool).await.unwrap_or_default(),
                     ),
+                    ("maxrec".into(), max_records.to_string()),
                 ],
                 infos: vec![],
             };

@@ -8,7 +8,7 @@ use maud::html;
 use serde_json::Value;
 
 use super::home::urlencode;
-use super::layout::{error_page, page, unavailable};
+use super::layout::{error_page, page, query_failed, unavailable};
 use super::svg::{uv_plot, Baseline};
 use crate::results::fetch_rows;
 use crate::schema::published_table;
@@ -26,7 +26,7 @@ pub(super) async fn exposure(
     .await
     {
         Ok(rows) => rows,
-        Err(error) => return unavailable(error),
+        Err(error) => return query_failed(error),
     };
     let Some(row) = rows.first() else {
         return error_page(

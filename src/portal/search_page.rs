@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use tokio_postgres::Row;
 
 use super::home::urlencode;
-use super::layout::{error_page, page, unavailable};
+use super::layout::{error_page, page, query_failed, unavailable};
 use super::search::{Search, DEFAULT_RADIUS_ARCSEC};
 use crate::params::Parameters;
 use crate::results::{fetch_rows, ResultError};
@@ -97,10 +97,10 @@ pub(super) async fn search_page(State(state): State<AppState>, parameters: Param
     match results(&state, &search, &display, &parameters).await {
         Ok(results) => page("Search observations", html! { (form) (results) }).into_response(),
         Err(ResultError::Timeout(seconds)) => error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::BAD_REQUEST,
             &format!("The search took longer than {seconds} s. Narrow it down (a position, an instrument, a date range)."),
         ),
-        Err(error) => unavailable(error),
+        Err(error) => query_failed(error),
     }
 }
 

@@ -323,8 +323,8 @@ fn capabilities_document(base: &str) -> String {
         xml.write_event(Event::End(BytesEnd::new("executionDuration")))?;
         xml.write_event(Event::Start(BytesStart::new("outputLimit")))?;
         for (name, rows) in [
-            ("default", super::sync::DEFAULT_MAXREC),
-            ("hard", super::sync::HARD_MAXREC),
+            ("default", crate::results::DEFAULT_MAXREC),
+            ("hard", crate::results::HARD_MAXREC),
         ] {
             let mut limit = BytesStart::new(name);
             limit.push_attribute(("unit", "row"));

@@ -238,8 +238,41 @@ pub fn error_document(message: &str) -> String {
          <VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n \
          <RESOURCE type=\"results\">\n  <INFO name=\"QUERY_STATUS\" value=\"ERROR\">{}</INFO>\n \
          </RESOURCE>\n</VOTABLE>\n",
-        quick_xml::escape::escape(message)
+        xml_escaped(message)
     )
+}
+
+/// A Simple Cone Search error document: `INFO name="Error"` alone under VOTABLE, as SCS 1.03
+/// prefers.
+pub fn cone_search_error_document(message: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">\n \
+         <INFO ID=\"Error\" name=\"Error\" value=\"{}\"/>\n</VOTABLE>\n",
+        xml_escaped(message)
+    )
+}
+
+/// Text that came from a request (a query, a parameter, an error message quoting them) as
+/// XML 1.0 can carry it: the characters it forbids (control characters other than tab and
+/// line breaks, U+FFFE, U+FFFF) become U+FFFD, so the document stays well-formed whatever
+/// was sent. Markup is escaped where the text is written.
+pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let forbidden = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
+    };
+    if !text.contains(forbidden) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| if forbidden(c) { '\u{fffd}' } else { c })
+        .collect::<String>()
+        .into()
+}
+
+/// Text made safe and escaped for an attribute value or element content.
+fn xml_escaped(text: &str) -> String {
+    quick_xml::escape::escape(&*xml_safe(text)).into_owned()
 }
 
 /// A double as VOTable and CSV readers expect it: the shortest digits that read back exactly

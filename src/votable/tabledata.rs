@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::{
-    format_double, take_keeping_capacity, Cell, Field, Preamble, QueryStatus, ResultWriter,
-    TimestampStyle,
+    format_double, take_keeping_capacity, xml_safe, Cell, Field, Preamble, QueryStatus,
+    ResultWriter, TimestampStyle,
 };
 
 /// VOTable 1.4 keeps the 1.3 namespace.
@@ -77,7 +77,7 @@ pub(super) fn open_document<W: Write>(
         param.push_attribute(("arraysize", "*"));
         param.push_attribute(("datatype", "unicodeChar"));
         param.push_attribute(("name", name.as_str()));
-        param.push_attribute(("value", value.as_str()));
+        param.push_attribute(("value", &*xml_safe(value)));
         xml.write_event(Event::Empty(param))?;
     }
     xml.write_event(Event::Start(BytesStart::new("TABLE")))?;
@@ -164,12 +164,14 @@ impl ResultWriter for TableDataWriter<Vec<u8>> {
 
 fn write_field<W: Write>(xml: &mut quick_xml::Writer<W>, field: &Field) -> io::Result<()> {
     let mut element = BytesStart::new("FIELD");
-    element.push_attribute(("ID", field.name.as_str()));
+    // A name can be a query's alias, with whatever characters it was written.
+    let name = xml_safe(&field.name);
+    element.push_attribute(("ID", &*name));
     if let Some(arraysize) = &field.arraysize {
         element.push_attribute(("arraysize", arraysize.as_str()));
     }
     element.push_attribute(("datatype", field.datatype.as_str()));
-    element.push_attribute(("name", field.name.as_str()));
+    element.push_attribute(("name", &*name));
     for (attribute, value) in [
         ("ucd", &field.ucd),
         ("unit", &field.unit),
@@ -200,11 +202,11 @@ fn write_info<W: Write>(
 ) -> io::Result<()> {
     let mut info = BytesStart::new("INFO");
     info.push_attribute(("name", name));
-    info.push_attribute(("value", value));
+    info.push_attribute(("value", &*xml_safe(value)));
     match content {
         Some(text) => {
             xml.write_event(Event::Start(info))?;
-            xml.write_event(Event::Text(BytesText::new(text)))?;
+            xml.write_event(Event::Text(BytesText::new(&xml_safe(text))))?;
             xml.write_event(Event::End(BytesEnd::new("INFO")))?;
         }
         None => xml.write_event(Event::Empty(info))?,

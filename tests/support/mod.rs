@@ -256,7 +256,12 @@ pub struct VoTable {
 }
 
 impl VoTable {
+    /// Reads a document that must be well-formed XML 1.0 (characters included: roxmltree is
+    /// strict where quick-xml is lenient).
     pub fn parse(text: &str) -> VoTable {
+        if let Err(error) = roxmltree::Document::parse(text) {
+            panic!("not well-formed XML ({error}):\n{text}");
+        }
         use quick_xml::events::Event;
         let mut reader = quick_xml::Reader::from_str(text);
         let mut table = VoTable::default();

@@ -1,0 +1,292 @@
+//! Regression tests for issue 17, over real HTTP against the real binary: requests a hostile or
+//! careless client sends. None may take the server down, a client's mistake is a 4xx with a
+//! well-formed error document (`VoTable::parse` checks XML 1.0 strictly), and the server answers
+//! normally afterwards.
+
+mod support;
+
+use support::{get, post, post_form, serve_test_headers, Server, VoTable};
+
+/// The ADQL chains that overflowed the stack at about 2,500 terms (2,100 UNIONs), at ten times
+/// that: the process aborted, taking every other request with it.
+fn crashing_queries() -> Vec<(&'static str, String)> {
+    let repeat = |unit: &str, count: usize| unit.repeat(count);
+    let from = " FROM obsportal.exposures";
+    vec![
+        (
+            "+",
+            format!("SELECT TOP 1 1{} AS x{from}", repeat("+1", 25_000)),
+        ),
+        (
+            "||",
+            format!("SELECT TOP 1 exp_id{} AS x{from}", repeat("||'a'", 25_000)),
+        ),
+        (
+            "*",
+            format!("SELECT TOP 1 exp_seeing{} AS x{from}", repeat("*1", 25_000)),
+        ),
+        (
+            "OR",
+            format!(
+                "SELECT exp_id{from} WHERE target_name = 'a'{}",
+                repeat(" OR target_name = 'b'", 25_000)
+            ),
+        ),
+        (
+            "AND",
+            format!(
+                "SELECT exp_id{from} WHERE exp_seeing > 0{}",
+                repeat(" AND exp_seeing > 1", 25_000)
+            ),
+        ),
+        (
+            "UNION",
+            format!(
+                "SELECT exp_id{from}{}",
+                repeat(&format!(" UNION SELECT exp_id{from}"), 21_000)
+            ),
+        ),
+        (
+            "CASE",
+            format!(
+                "SELECT TOP 1 {}1{} AS x{from}",
+                repeat("CASE WHEN 1 = 1 THEN ", 25_000),
+                repeat(" END", 25_000)
+            ),
+        ),
+        (
+            "calls",
+            format!(
+                "SELECT TOP 1 {}1{} AS x{from}",
+                repeat("ABS(", 25_000),
+                repeat(")", 25_000)
+            ),
+        ),
+    ]
+}
+
+async fn sync_post(server: &Server, query: &str, extra: &[(&str, &str)]) -> (u16, String) {
+    let mut form = vec![("REQUEST", "doQuery"), ("LANG", "ADQL"), ("QUERY", query)];
+    form.extend_from_slice(extra);
+    let (status, _, body) = post_form(&server.url("/tap/sync"), &form).await;
+    (status, body)
+}
+
+/// The DALI error of a refused request: its status and the message.
+fn error_of(status: u16, body: &str) -> (u16, String) {
+    let table = VoTable::parse(body);
+    let (value, message) = table.query_status();
+    assert_eq!(value, "ERROR", "{body}");
+    (status, message.to_string())
+}
+
+async fn still_answers(server: &Server) {
+    let (status, body) = get(&server
+        .url("/tap/sync?LANG=ADQL&QUERY=SELECT%20COUNT(*)%20AS%20n%20FROM%20obsportal.exposures"))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(VoTable::parse(&body).column("n"), ["0"]);
+}
+
+#[tokio::test]
+async fn chains_that_crashed_the_server_are_refused_with_a_position() {
+    let (_workspace, server) = serve_test_headers();
+    // A single link was enough: GET, as a browser follows it.
+    let plus = &crashing_queries()[0].1[..5_100];
+    let plus = format!(
+        "{}+1 AS x FROM obsportal.exposures",
+        plus.trim_end_matches('+')
+    );
+    let encoded: String = form_urlencoded::byte_serialize(plus.as_bytes()).collect();
+    let (status, body) = get(&server.url(&format!("/tap/sync?LANG=ADQL&QUERY={encoded}"))).await;
+    let (status, message) = error_of(status, &body);
+    assert_eq!(status, 400);
+    assert!(message.starts_with("line 1, column "), "{message}");
+    for (name, query) in crashing_queries() {
+        let (status, body) = sync_post(&server, &query, &[]).await;
+        let (status, message) = error_of(status, &body);
+        assert_eq!(status, 400, "{name}: {message}");
+        assert!(
+            message.contains("nested") && message.starts_with("line 1, column "),
+            "{name}: {message}"
+        );
+    }
+    still_answers(&server).await;
+}
+
+#[tokio::test]
+async fn what_postgresql_would_refuse_is_a_clear_400() {
+    let (_workspace, server) = serve_test_headers();
+    let many_columns = vec!["exp_id"; 1700].join(", ");
+    let cases = [
+        ("NUL in a string", "SELECT TOP 1 exp_id FROM obsportal.exposures WHERE target_name = 'a\0b'".to_string(), "NUL"),
+        ("NUL in a name", "SELECT TOP 1 \"exp\0id\" FROM obsportal.exposures".to_string(), "NUL"),
+        ("empty alias", "SELECT TOP 1 exp_id AS \"\" FROM obsportal.exposures".to_string(), "empty"),
+        (
+            "negative radius",
+            "SELECT exp_id FROM obsportal.exposures WHERE CONTAINS(POINT(target_ra, target_dec), CIRCLE(10, 20, -1)) = 1".to_string(),
+            "radius",
+        ),
+        (
+            "a radius computed past 90 degrees",
+            "SELECT exp_id FROM obsportal.exposures WHERE CONTAINS(POINT(target_ra, target_dec), CIRCLE(10, 20, target_ra + 91)) = 1".to_string(),
+            "radius must be",
+        ),
+        ("1,700 columns", format!("SELECT TOP 1 {many_columns} FROM obsportal.exposures"), "1664"),
+    ];
+    for (name, query, said) in cases {
+        let (status, body) = sync_post(&server, &query, &[]).await;
+        let (status, message) = error_of(status, &body);
+        assert_eq!(status, 400, "{name}: {message}");
+        assert!(message.contains(said), "{name}: {message}");
+    }
+    // The exposure page with a NUL in its id: the visitor's mistake, not the database's.
+    let (status, page) = get(&server.url("/detail/exposure/a%00b")).await;
+    assert_eq!(status, 400, "{page}");
+    still_answers(&server).await;
+}
+
+#[tokio::test]
+async fn control_characters_from_the_request_leave_documents_well_formed() {
+    let (_workspace, server) = serve_test_headers();
+    // A vertical tab and other C0 characters in the query, echoed in the QUERY INFO, in a cell
+    // and in an alias; and in an error message.
+    let query =
+        "SELECT TOP 1 '\u{b}x\u{1}' AS \"a\u{2}b\" FROM obsportal.exposures WHERE 1 =\u{b}1";
+    let (status, body) = sync_post(&server, query, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let table = VoTable::parse(&body);
+    assert_eq!(table.rows.len(), 1);
+    assert!(table.infos.iter().any(|info| info.0 == "QUERY"));
+    let (status, body) = sync_post(&server, "SELECT \u{1}\u{1f} nonsense", &[]).await;
+    assert_eq!(error_of(status, &body).0, 400);
+    // Simple Cone Search echoes its parameters in its errors.
+    let (status, body) = get(&server.url("/scs?RA=1%01&DEC=2&SR=1")).await;
+    assert_eq!(status, 200, "SCS errors are VOTables with INFO Error");
+    let table = VoTable::parse(&body);
+    assert!(table.infos.iter().any(|info| info.0 == "Error"), "{body}");
+}
+
+#[tokio::test]
+async fn a_body_too_large_is_a_413_with_a_dali_error() {
+    let (_workspace, server) = serve_test_headers();
+    let query = format!(
+        "SELECT 1 FROM obsportal.exposures WHERE '{}' = ''",
+        "a".repeat(3_000_000)
+    );
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("LANG", "ADQL"), ("QUERY", query.as_str())])
+        .finish();
+    let (status, content_type, body) = post(
+        &server.url("/tap/sync"),
+        "application/x-www-form-urlencoded",
+        body,
+    )
+    .await;
+    assert!(
+        content_type.starts_with("application/x-votable+xml"),
+        "{content_type}"
+    );
+    let (status, message) = error_of(status, &body);
+    assert_eq!(status, 413);
+    assert!(message.contains("MiB"), "{message}");
+    still_answers(&server).await;
+}
+
+#[tokio::test]
+async fn single_valued_parameters_given_twice_are_refused() {
+    let (_workspace, server) = serve_test_headers();
+    for repeated in ["LANG", "QUERY", "MAXREC", "responseformat"] {
+        let (status, body) = sync_post(
+            &server,
+            "SELECT TOP 1 exp_id FROM obsportal.exposures",
+            &[
+                (repeated, if repeated == "MAXREC" { "5" } else { "csv" }),
+                ("MAXREC", "1"),
+                ("RESPONSEFORMAT", "votable"),
+            ],
+        )
+        .await;
+        // QUERY and LANG are given twice by the extra pair; MAXREC and RESPONSEFORMAT by the
+        // two extra pairs.
+        let (status, message) = error_of(status, &body);
+        assert_eq!(status, 400, "{repeated}");
+        assert!(message.contains("more than once"), "{repeated}: {message}");
+    }
+    let (status, body) = get(&server.url("/scs?RA=1&DEC=2&SR=1&ra=3")).await;
+    assert_eq!(status, 200);
+    let table = VoTable::parse(&body);
+    assert!(
+        table
+            .infos
+            .iter()
+            .any(|info| info.0 == "Error" && info.1.contains("more than once")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn cone_searches_reach_the_whole_sky() {
+    let (_workspace, server) = serve_test_headers();
+    let rows = |sr: &'static str| {
+        let url = server.url(&format!("/scs?RA=104.8&DEC=-13&SR={sr}&VERB=1"));
+        async move {
+            let (status, body) = get(&url).await;
+            assert_eq!(status, 200, "{body}");
+            let table = VoTable::parse(&body);
+            assert_eq!(table.query_status().0, "OK", "SR={sr}: {body}");
+            table.rows.len()
+        }
+    };
+    let (hemisphere, wider, all) = (rows("90").await, rows("120").await, rows("180").await);
+    let (_, body) = get(&server
+        .url("/tap/sync?LANG=ADQL&QUERY=SELECT%20COUNT(*)%20AS%20n%20FROM%20obsportal.exposures"))
+    .await;
+    let total: usize = VoTable::parse(&body).column("n")[0].parse().unwrap();
+    assert!(
+        hemisphere > 0 && hemisphere <= wider && wider <= all,
+        "{hemisphere} {wider} {all}"
+    );
+    assert_eq!(all, total, "SR=180 is the whole sky");
+}
+
+#[tokio::test]
+async fn the_api_has_the_same_row_limits_as_tap_and_says_so() {
+    let (_workspace, server) = serve_test_headers();
+    let (status, body) = get(&server.url("/search.votable?interferometer=VLTI")).await;
+    assert_eq!(status, 200);
+    let everything = VoTable::parse(&body);
+    assert_eq!(
+        everything.params["maxrec"], "100000",
+        "the default limit is said"
+    );
+    assert!(
+        everything.infos.iter().all(|info| info.0 != "QUERY_STATUS"),
+        "ObsPortal's document, with no status after the table when all rows are there"
+    );
+    assert!(everything.rows.len() > 2);
+    let (status, _, body) = post_form(
+        &server.url("/search.votable"),
+        &[("interferometer", "VLTI"), ("maxrec", "2")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let limited = VoTable::parse(&body);
+    assert_eq!(limited.params["maxrec"], "2");
+    assert_eq!(
+        limited.rows,
+        everything.rows[..2],
+        "the first two, in the same order"
+    );
+    assert_eq!(limited.query_status().0, "OVERFLOW");
+    assert!(limited.info_after_table);
+    let (status, _) = get(&server.url("/search.votable?maxrec=-1")).await;
+    assert_eq!(status, 400);
+    let (status, body) = get(&server.url("/search.votable?maxrec=99999999999")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        VoTable::parse(&body).params["maxrec"],
+        "10000000",
+        "capped at the hard limit"
+    );
+}
