@@ -80,14 +80,15 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
     let max_records = read_maxrec(max_records).map_err(bad_request)?;
     let fields = api_fields(all_fields);
     let columns: Vec<&str> = fields.iter().map(|field| field.name.as_str()).collect();
-    let (condition, mut sql_parameters) = search.condition();
-    let limit = sql_parameters.len() + 1;
-    sql_parameters.push(Box::new(row_limit(max_records) as i64));
+    let (condition, sql_parameters) = search.condition();
     let query = ResultQuery {
+        // The limit in the text, as TAP writes it: a generic plan given `LIMIT $n` guesses a
+        // small limit and may walk the exp_mjd_start index instead of sorting a cone's rows.
         sql: format!(
             "SELECT {} FROM obsportal.exposures WHERE {condition} \
-             ORDER BY exp_mjd_start, exp_id LIMIT ${limit}",
-            columns.join(", ")
+             ORDER BY exp_mjd_start, exp_id LIMIT {}",
+            columns.join(", "),
+            row_limit(max_records)
         ),
         parameters: sql_parameters,
         parameter_types: Vec::new(),
