@@ -22,8 +22,37 @@ fn crashing_queries() -> Vec<(&'static str, String)> {
             format!("SELECT TOP 1 exp_id{} AS x{from}", repeat("||'a'", 25_000)),
         ),
         (
+            "-",
+            format!("SELECT TOP 1 1{} AS x{from}", repeat(" - 1", 25_000)),
+        ),
+        (
             "*",
             format!("SELECT TOP 1 exp_seeing{} AS x{from}", repeat("*1", 25_000)),
+        ),
+        (
+            "/",
+            format!("SELECT TOP 1 exp_seeing{} AS x{from}", repeat("/1", 25_000)),
+        ),
+        (
+            "comparisons",
+            format!(
+                "SELECT exp_id{from} WHERE 1 < 2{}",
+                repeat(" = 1 < 2", 25_000)
+            ),
+        ),
+        (
+            "INTERSECT",
+            format!(
+                "SELECT exp_id{from}{}",
+                repeat(&format!(" INTERSECT SELECT exp_id{from}"), 21_000)
+            ),
+        ),
+        (
+            "EXCEPT",
+            format!(
+                "SELECT exp_id{from}{}",
+                repeat(&format!(" EXCEPT SELECT exp_id{from}"), 21_000)
+            ),
         ),
         (
             "OR",
