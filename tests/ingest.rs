@@ -94,7 +94,8 @@ async fn keeps_science_and_calibrator_exposures_and_derives_their_fields() {
         6,
         "six baselines for four stations"
     );
-    assert_eq!(science.get::<_, f64>(18), 500.0);
+    // GRAVITY MEDIUM's resolving power in ASPRO2's tables (median lambda / delta-lambda).
+    assert_eq!(science.get::<_, f64>(18), 506.0);
     assert_eq!(
         science.get::<_, &str>(19),
         "2021-01-09 03:34:07.546+00",

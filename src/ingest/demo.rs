@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::instruments::{walk_template, Instrument, Instruments, Placeholder};
+use super::instruments::{Instrument, Instruments, Mode, Submode};
 
 /// Paranal latitude [deg] and longitude [deg, east positive].
 const LATITUDE: f64 = -24.627;
@@ -184,11 +184,20 @@ impl<'a> Generator<'a> {
         // A night within the program's period; observations run 23h-09h UT at Paranal.
         let night = (program.mjd_start + self.rng.gen_range(0.0..180.0f64)).floor();
         let mut clock = night + self.rng.gen_range(23.0..31.0) / 24.0;
-        let mode = instrument
+        // Modes of the instrument's setup that night (PIONIER changed its optics in 2015).
+        let year = 2000.0 + (night - 51_544.5) / 365.25;
+        let offered: Vec<&Mode> = instrument
             .modes
+            .iter()
+            .filter(|mode| {
+                mode.years
+                    .is_none_or(|[from, to]| (from..=to).contains(&year))
+            })
+            .collect();
+        let mode = *offered
             .choose(&mut self.rng)
-            .expect("instruments have modes");
-        let submode = instrument.submodes.choose(&mut self.rng).cloned();
+            .expect("every year of a career has modes");
+        let submode = instrument.submodes.choose(&mut self.rng);
         let configuration = *match career.4 {
             4 => CONFIGURATIONS_4,
             3 => CONFIGURATIONS_3,
@@ -225,7 +234,7 @@ impl<'a> Generator<'a> {
             let setting = Setting {
                 instrument,
                 mode_keywords: &mode.keywords,
-                submode: submode.as_deref(),
+                submode,
                 program_id: &program_id,
                 pi_coi: &pi_coi,
                 ob_id: self.ob_id,
@@ -306,7 +315,10 @@ impl<'a> Generator<'a> {
         let mjd = millis as f64 / 86_400_000.0;
         let date = crate::mjd::to_datetime(mjd).expect("demo dates are in range");
         let date_text = date.format("%Y-%m-%dT%H:%M:%S%.3f").to_string();
-        let mut cards = Cards::default();
+        let mut cards = Cards {
+            rewritten: self.rng.gen_bool(0.2),
+            ..Cards::default()
+        };
         cards.logical("SIMPLE", true);
         cards.integer("BITPIX", 16);
         cards.integer("NAXIS", 0);
@@ -336,31 +348,38 @@ impl<'a> Generator<'a> {
             Frame::Dropped(catg, kind, tech) => (*catg, *kind, *tech),
         };
         cards.string("HIERARCH ESO DPR CATG", catg);
-        // Where the submode comes from a part of DPR TYPE (GRAVITY: OBJECT,SINGLE), write it there.
-        let mut dpr_type = kind.to_string();
-        let mut submode_keyword = None;
-        if let (Some(template), Some(submode)) = (&setting.instrument.submode, setting.submode) {
-            walk_template(template, |piece| {
-                if let Err(Placeholder { key, part }) = piece {
-                    match part {
-                        Some(_) => dpr_type = format!("{kind},{submode}"),
-                        None => submode_keyword = Some(key.to_string()),
-                    }
-                }
-            });
-        }
-        cards.string("HIERARCH ESO DPR TYPE", &dpr_type);
+        // As raw frames say them: GRAVITY's field in DPR TYPE (OBJECT,SINGLE); PIONIER's
+        // science as IMAGE until 2013-05, then FRINGE,OBJECT (FRINGE,STD for calibrators).
+        let pionier = setting.instrument.name == "PIONIER";
+        let (kind, tech) = match (&frame, pionier) {
+            (Frame::Exposure(_), true) if mjd < PIONIER_FRINGE_TYPES => (kind.into(), "IMAGE"),
+            (Frame::Exposure(_), true) if catg == "CALIB" => ("FRINGE,STD".to_string(), tech),
+            (Frame::Exposure(_), true) => ("FRINGE,OBJECT".to_string(), tech),
+            _ => match setting.submode.filter(|_| kind == "OBJECT") {
+                Some(submode) => (format!("{kind},{}", submode.name), tech),
+                None => (kind.to_string(), tech),
+            },
+        };
+        cards.string("HIERARCH ESO DPR TYPE", &kind);
         cards.string("HIERARCH ESO DPR TECH", tech);
         for (key, value) in setting.mode_keywords {
             cards.string(key, value);
         }
-        if let (Some(key), Some(submode)) = (submode_keyword, setting.submode) {
-            cards.string(&key, submode);
+        for (key, value) in setting.submode.iter().flat_map(|s| &s.keywords) {
+            cards.string(key, value);
         }
 
         if let Frame::Exposure(weather) = &frame {
             let exptime = (exptime * self.rng.gen_range(0.8..1.2f64)).round().max(1.0);
-            cards.real("EXPTIME", exptime);
+            // Where the instrument's integration time is read first: EXPTIME or NDIT x DIT.
+            match setting.instrument.duration[0].split_once(" * ") {
+                Some((count, each)) => {
+                    let ndit = [4, 8, 12, 20, 50][self.rng.gen_range(0..5)];
+                    cards.integer(count, ndit);
+                    cards.real(each, exptime / ndit as f64);
+                }
+                None => cards.real(&setting.instrument.duration[0], exptime),
+            }
             let mjd_end = mjd + exptime / 86_400.0;
             let stations: Vec<&str> = setting.stations.split(' ').collect();
             cards.integer("HIERARCH ESO ISS CONF NTEL", stations.len() as i64);
@@ -392,14 +411,24 @@ impl<'a> Generator<'a> {
                 }
             }
             if !self.rng.gen_bool(0.03) {
+                // When the seeing monitor gave nothing, ESO writes -1 and 0.
+                let placeholders = self.rng.gen_bool(0.02);
                 for at in ["START", "END"] {
                     cards.real(
                         &format!("HIERARCH ESO ISS AMBI FWHM {at}"),
-                        round3(weather.seeing),
+                        if placeholders {
+                            -1.0
+                        } else {
+                            round3(weather.seeing)
+                        },
                     );
                     cards.real(
                         &format!("HIERARCH ESO ISS AMBI TAU0 {at}"),
-                        (weather.tau0 * 1e6).round() / 1e6,
+                        if placeholders {
+                            0.0
+                        } else {
+                            (weather.tau0 * 1e6).round() / 1e6
+                        },
                     );
                 }
             }
@@ -415,10 +444,13 @@ impl<'a> Generator<'a> {
     }
 }
 
+/// PIONIER's science frames say DPR TECH = 'IMAGE' until 2013-05 (MJD 56413).
+const PIONIER_FRINGE_TYPES: f64 = 56_413.0;
+
 struct Setting<'a> {
     instrument: &'a Instrument,
     mode_keywords: &'a std::collections::BTreeMap<String, String>,
-    submode: Option<&'a str>,
+    submode: Option<&'a Submode>,
     program_id: &'a str,
     pi_coi: &'a str,
     ob_id: i64,
@@ -441,18 +473,21 @@ enum Frame {
     Dropped(&'static str, &'static str, &'static str),
 }
 
-/// Header cards as lines of at most 80 characters.
+/// Header cards as lines of at most 80 characters, in one of the two layouts real headers
+/// come in: ESO's (`KEY = 'value   '`, strings padded to 8) or a rewriting tool's
+/// (`KEY= 'value'`, no blank before `=` on HIERARCH cards, strings unpadded).
 #[derive(Default)]
 struct Cards {
     text: String,
+    rewritten: bool,
 }
 
 impl Cards {
     fn card(&mut self, key: &str, value: &str) {
-        let line = if key.starts_with("HIERARCH") {
-            format!("{key} = {value}")
-        } else {
-            format!("{key:<8}= {value:>20}")
+        let line = match (key.starts_with("HIERARCH"), self.rewritten) {
+            (true, false) => format!("{key} = {value}"),
+            (true, true) => format!("{key}= {value}"),
+            (false, _) => format!("{key:<8}= {value:>20}"),
         };
         debug_assert!(line.len() <= 80, "{line}");
         self.text.push_str(&line);
@@ -460,7 +495,13 @@ impl Cards {
     }
 
     fn string(&mut self, key: &str, value: &str) {
-        self.card(key, &format!("'{:<8}'", value.replace('\'', "''")));
+        let value = value.replace('\'', "''");
+        let quoted = if self.rewritten {
+            format!("'{value}'")
+        } else {
+            format!("'{value:<8}'")
+        };
+        self.card(key, &quoted);
     }
 
     fn real(&mut self, key: &str, value: f64) {
@@ -559,7 +600,7 @@ fn make_stars(rng: &mut ChaCha8Rng, count: usize) -> Vec<Star> {
 }
 
 /// Programs spread over each instrument's career, with ids in the format of their period:
-/// `0104.C-0425(A)` before period 105, `105.20UA.001` from then on.
+/// `088.D-0124(B)` and `0104.C-0425(A)` before period 105, `105.20UA.001` from then on.
 fn make_programs(rng: &mut ChaCha8Rng, count: usize, science_stars: usize) -> Vec<Program> {
     let weights: Vec<f64> = CAREERS.iter().map(|career| career.3).collect();
     let total: f64 = weights.iter().sum();
@@ -586,9 +627,15 @@ fn make_programs(rng: &mut ChaCha8Rng, count: usize, science_stars: usize) -> Ve
                     rng.gen_range(1..4)
                 )
             } else {
+                // 088.D-0124(B) before period 100, 0104.C-0425(A) from then on.
                 let category = ['A', 'B', 'C', 'D', 'E'][rng.gen_range(0..5)];
+                let period = if period < 100 {
+                    format!("{period:03}")
+                } else {
+                    format!("0{period}")
+                };
                 format!(
-                    "0{period:03}.{category}-{:04}({})",
+                    "{period}.{category}-{:04}({})",
                     rng.gen_range(1..1000) + index % 9000,
                     letter(rng)
                 )

@@ -1,4 +1,5 @@
-//! How each instrument's mode and submode are read from its headers: `schema/instruments.toml`.
+//! How each instrument's exposures are read from its headers: `schema/instruments.toml`, whose
+//! header comment says what each part of the rules means.
 
 use std::collections::BTreeMap;
 
@@ -23,13 +24,36 @@ pub(crate) struct Instrument {
     pub(crate) arcfile_prefix: String,
     #[serde(default = "vlti")]
     pub(crate) interferometer: String,
-    /// Template naming the mode from header keywords.
-    pub(crate) mode: String,
+    /// DPR TECH values of its fringe exposures.
+    #[serde(default = "interferometry")]
+    pub(crate) techniques: Vec<String>,
+    /// Where the integration time comes from, most trusted first: `KEY` or `NDIT * DIT`.
+    pub(crate) duration: Vec<String>,
+    pub(crate) mode_rule: Vec<Rule>,
     #[serde(default)]
-    pub(crate) submode: Option<String>,
+    pub(crate) submode_rule: Vec<Rule>,
+    /// Named tables of keyword values, for `{KEY|TABLE}` in rule templates.
     #[serde(default)]
-    pub(crate) submodes: Vec<String>,
+    pub(crate) values: BTreeMap<String, BTreeMap<String, String>>,
     pub(crate) modes: Vec<Mode>,
+    #[serde(default)]
+    pub(crate) submodes: Vec<Submode>,
+}
+
+/// When `when` holds, `name` (a template) names the mode or submode.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rule {
+    #[serde(default)]
+    when: BTreeMap<String, Patterns>,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Patterns {
+    One(String),
+    Any(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,10 +65,36 @@ pub(crate) struct Mode {
     pub(crate) res_power: f64,
     /// Header values that give this mode (used by the demo generator; checked by a test).
     pub(crate) keywords: BTreeMap<String, String>,
+    /// The years the mode was offered, when not the instrument's whole career (demo data).
+    #[serde(default)]
+    pub(crate) years: Option<[f64; 2]>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Submode {
+    pub(crate) name: String,
+    pub(crate) keywords: BTreeMap<String, String>,
 }
 
 fn vlti() -> String {
     "VLTI".into()
+}
+
+fn interferometry() -> Vec<String> {
+    vec!["INTERFEROMETRY".into()]
+}
+
+/// What the rules make of a header.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Naming {
+    Named(String),
+    /// No rule applies (or there are none): nothing to say.
+    NoRule,
+    /// The rule that applies needs these keywords, which the header lacks.
+    Missing(Vec<String>),
+    /// The keywords are there but name nothing known: the message says which and why.
+    Unknown(String),
 }
 
 impl Instruments {
@@ -63,12 +113,146 @@ impl Instrument {
     pub(crate) fn mode_info(&self, name: &str) -> Option<&Mode> {
         self.modes.iter().find(|mode| mode.name == name)
     }
+
+    /// ASPRO2's name of the header's mode, and nothing else: a name the rules build that is not
+    /// one of `modes` is `Unknown`, never published.
+    pub(crate) fn mode(&self, header: &Header) -> Naming {
+        let known: Vec<&str> = self.modes.iter().map(|m| m.name.as_str()).collect();
+        self.name_by(&self.mode_rule, "mode", &known, header)
+    }
+
+    pub(crate) fn submode(&self, header: &Header) -> Naming {
+        let known: Vec<&str> = self.submodes.iter().map(|m| m.name.as_str()).collect();
+        self.name_by(&self.submode_rule, "submode", &known, header)
+    }
+
+    fn name_by(&self, rules: &[Rule], what: &str, known: &[&str], header: &Header) -> Naming {
+        let Some(rule) = rules.iter().find(|rule| rule.applies(header)) else {
+            if rules.is_empty() || what == "submode" {
+                return Naming::NoRule;
+            }
+            // Say what the conditions looked at, so the log shows why no rule applied.
+            let looked_at: Vec<String> = rules
+                .iter()
+                .flat_map(|rule| rule.when.keys())
+                .map(|key| shown(key, header))
+                .collect();
+            return Naming::Unknown(format!(
+                "no ASPRO2 {what} of {} fits {}",
+                self.name,
+                looked_at.join(", ")
+            ));
+        };
+        let mut name = String::new();
+        let mut used = Vec::new();
+        let mut missing = Vec::new();
+        let mut unmapped = None;
+        walk_template(&rule.name, |piece| match piece {
+            Ok(literal) => name.push_str(literal),
+            Err(Placeholder { key, filter }) => {
+                let Some(value) = header.text(key).map(str::trim).filter(|v| !v.is_empty()) else {
+                    missing.push(key.to_string());
+                    return;
+                };
+                used.push(shown(key, header));
+                let value = match filter {
+                    None => Some(value),
+                    Some(filter) => match filter.strip_prefix("after:") {
+                        Some(separator) => value.split_once(separator).map(|(_, after)| after),
+                        None => self
+                            .values
+                            .get(filter)
+                            .unwrap_or_else(|| panic!("{}: no values.{filter}", self.name))
+                            .iter()
+                            .find(|(from, _)| from.eq_ignore_ascii_case(value))
+                            .map(|(_, to)| to.as_str()),
+                    },
+                };
+                match value {
+                    Some(value) => name.push_str(value),
+                    None => unmapped = Some(shown(key, header)),
+                }
+            }
+        });
+        if !missing.is_empty() {
+            return Naming::Missing(missing);
+        }
+        if let Some(unmapped) = unmapped {
+            return Naming::Unknown(format!(
+                "{unmapped} names no ASPRO2 {what} of {}",
+                self.name
+            ));
+        }
+        match known.iter().find(|k| k.eq_ignore_ascii_case(&name)) {
+            Some(known) => Naming::Named(known.to_string()),
+            None => Naming::Unknown(format!(
+                "{} give {name:?}, which is not an ASPRO2 {what} of {}",
+                used.join(", "),
+                self.name
+            )),
+        }
+    }
+
+    /// The integration time [s] from the first source in `duration` that the header has, and
+    /// what it read; non-positive values (placeholders) are skipped.
+    pub(crate) fn duration(&self, header: &Header) -> Option<f64> {
+        self.duration.iter().find_map(|source| {
+            let value = match source.split_once(" * ") {
+                Some((count, each)) => header.number(count)? * header.number(each.trim())?,
+                None => header.number(source)?,
+            };
+            (value > 0.0).then_some(value)
+        })
+    }
 }
 
-/// A template's placeholder: keyword name and, for `KEY[n]`, the 1-based comma-separated part.
+impl Rule {
+    fn applies(&self, header: &Header) -> bool {
+        self.when.iter().all(|(key, patterns)| {
+            let Some(value) = header.text(key).map(str::trim) else {
+                return false;
+            };
+            match patterns {
+                Patterns::One(pattern) => matches_pattern(value, pattern),
+                Patterns::Any(list) => list.iter().any(|p| matches_pattern(value, p)),
+            }
+        })
+    }
+}
+
+/// `KEY = 'value'` or `KEY (absent)`, for validation messages.
+fn shown(key: &str, header: &Header) -> String {
+    match header.text(key) {
+        Some(value) => format!("{key} = {:?}", value.trim()),
+        None => format!("{key} (absent)"),
+    }
+}
+
+/// A value against a pattern where `*` stands for any text; case does not matter.
+fn matches_pattern(value: &str, pattern: &str) -> bool {
+    let (value, pattern) = (value.to_ascii_uppercase(), pattern.to_ascii_uppercase());
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = value.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty(); // no `*`: the whole value
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+/// A template's placeholder: a keyword and, after `|`, a filter (a `values` table or `after:X`).
 pub(crate) struct Placeholder<'a> {
     pub(crate) key: &'a str,
-    pub(crate) part: Option<usize>,
+    pub(crate) filter: Option<&'a str>,
 }
 
 /// Splits a template into literal text and placeholders, calling `each` in order.
@@ -84,14 +268,14 @@ pub(crate) fn walk_template<'a>(
                 .expect("templates close their braces");
         each(Ok(&rest[..open]));
         let inner = &rest[open + 1..close];
-        let placeholder = match inner.strip_suffix(']').and_then(|s| s.split_once('[')) {
-            Some((key, part)) => Placeholder {
+        let placeholder = match inner.split_once('|') {
+            Some((key, filter)) => Placeholder {
                 key,
-                part: Some(part.parse().expect("part index")),
+                filter: Some(filter),
             },
             None => Placeholder {
                 key: inner,
-                part: None,
+                filter: None,
             },
         };
         each(Err(placeholder));
@@ -100,58 +284,39 @@ pub(crate) fn walk_template<'a>(
     each(Ok(rest));
 }
 
-/// Fills a template from a header; `Err` lists the keywords it lacks.
-pub(crate) fn render_template(template: &str, header: &Header) -> Result<String, Vec<String>> {
-    let mut out = String::new();
-    let mut missing = Vec::new();
-    walk_template(template, |piece| match piece {
-        Ok(literal) => out.push_str(literal),
-        Err(Placeholder { key, part }) => {
-            let value = header.text(key).and_then(|text| match part {
-                Some(n) => text
-                    .split(',')
-                    .nth(n - 1)
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty()),
-                None => Some(text),
-            });
-            match value {
-                Some(value) => out.push_str(value),
-                None => missing.push(key.to_string()),
-            }
-        }
-    });
-    if missing.is_empty() {
-        Ok(out)
-    } else {
-        Err(missing)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::{Map, Value};
 
+    fn header(pairs: &[(&str, &str)]) -> Header {
+        let keywords: Map<String, Value> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect();
+        Header {
+            keywords,
+            first_card: 1,
+            end_card: 2,
+        }
+    }
+
     #[test]
-    fn each_mode_is_named_back_from_its_own_keywords() {
+    fn each_mode_and_submode_is_named_back_from_its_own_keywords() {
         let instruments = Instruments::load();
         assert_eq!(instruments.list.len(), 5);
         for instrument in &instruments.list {
             for mode in &instrument.modes {
-                let keywords: Map<String, Value> = mode
+                let pairs: Vec<(&str, &str)> = mode
                     .keywords
                     .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                let header = Header {
-                    keywords,
-                    first_card: 1,
-                    end_card: 2,
-                };
                 assert_eq!(
-                    render_template(&instrument.mode, &header).as_deref(),
-                    Ok(mode.name.as_str())
+                    instrument.mode(&header(&pairs)),
+                    Naming::Named(mode.name.clone()),
+                    "{}",
+                    instrument.name
                 );
                 assert!(
                     mode.em_min < mode.em_max,
@@ -160,28 +325,75 @@ mod tests {
                     mode.name
                 );
             }
+            for submode in &instrument.submodes {
+                let pairs: Vec<(&str, &str)> = submode
+                    .keywords
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                assert_eq!(
+                    instrument.submode(&header(&pairs)),
+                    Naming::Named(submode.name.clone())
+                );
+            }
         }
     }
 
     #[test]
-    fn comma_parts_and_missing_keywords() {
-        let mut keywords = Map::new();
-        keywords.insert(
-            "HIERARCH ESO DPR TYPE".into(),
-            Value::String("OBJECT,DUAL".into()),
-        );
-        let header = Header {
-            keywords,
-            first_card: 1,
-            end_card: 2,
+    fn keywords_that_name_no_aspro2_mode_say_which_and_give_none() {
+        let instruments = Instruments::load();
+        let pionier = instruments.get("PIONIER").unwrap();
+        let Naming::Unknown(message) = pionier.mode(&header(&[
+            ("HIERARCH ESO INS OPTI2 NAME", "WOLL"),
+            ("HIERARCH ESO INS FILT1 NAME", "H"),
+        ])) else {
+            panic!("a made-up mode")
         };
-        assert_eq!(
-            render_template("{HIERARCH ESO DPR TYPE[2]}", &header).as_deref(),
-            Ok("DUAL")
+        assert!(
+            message.contains("\"WOLL-H\"") && message.contains("OPTI2 NAME = \"WOLL\""),
+            "{message}"
         );
+        let matisse = instruments.get("MATISSE").unwrap();
+        assert!(matches!(
+            matisse.mode(&header(&[("HIERARCH ESO INS DIL NAME", "LOW")])),
+            Naming::Unknown(message) if message.contains("DET NAME (absent)")
+        ));
+        let Naming::Unknown(message) = matisse.mode(&header(&[
+            ("HIERARCH ESO DET NAME", "MATISSE-LM"),
+            ("HIERARCH ESO INS FIL NAME", "LM"),
+            ("HIERARCH ESO INS DIL NAME", "ULTRA"),
+        ])) else {
+            panic!("an unmapped value")
+        };
+        assert!(message.contains("ULTRA"), "{message}");
         assert_eq!(
-            render_template("{A}-{HIERARCH ESO DPR TYPE[1]}-{B}", &header),
-            Err(vec!["A".to_string(), "B".to_string()])
+            instruments.get("AMBER").unwrap().mode(&header(&[])),
+            Naming::Missing(vec!["HIERARCH ESO INS MODE".to_string()])
         );
+    }
+
+    #[test]
+    fn patterns_match_whole_values_with_stars_anywhere() {
+        assert!(matches_pattern("OBJECT,SINGLE", "*,SINGLE*"));
+        assert!(matches_pattern("gravity_single_obs_exp", "GRAVITY_single*"));
+        assert!(!matches_pattern("OBJECT,DUAL", "*,SINGLE*"));
+        assert!(matches_pattern("H", "H"));
+        assert!(!matches_pattern("HK", "H"));
+        assert!(matches_pattern("a-b-c", "a*c"));
+        assert!(!matches_pattern("ab", "a*b*c"));
+    }
+
+    #[test]
+    fn durations_come_from_the_first_source_the_header_has() {
+        let instruments = Instruments::load();
+        let gravity = instruments.get("GRAVITY").unwrap();
+        let both = header(&[
+            ("HIERARCH ESO DET2 NDIT", "12"),
+            ("HIERARCH ESO DET2 SEQ1 DIT", "30."),
+            ("EXPTIME", "5"),
+        ]);
+        assert_eq!(gravity.duration(&both), Some(360.0));
+        assert_eq!(gravity.duration(&header(&[("EXPTIME", "5")])), Some(5.0));
+        assert_eq!(gravity.duration(&header(&[("EXPTIME", "-1")])), None);
     }
 }

@@ -189,7 +189,7 @@ fn read_all(
     let mut row = CopyRow::default();
     sources::for_each_header(paths, &mut |source: &str, header: Header| {
         counts.headers += 1;
-        let Some(dp_id) = derive::dp_id(&header) else {
+        let Some(dp_id) = derive::dp_id(&header, &instruments) else {
             return Err(IngestError::NoDpId {
                 source_name: source.to_string(),
                 first_card: header.first_card,
