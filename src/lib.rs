@@ -2,6 +2,7 @@
 //! observations. See ARCHITECTURE.md for the map.
 
 pub mod db;
+pub mod geometry;
 pub mod ingest;
 pub mod mjd;
 pub mod params;

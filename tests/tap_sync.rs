@@ -415,8 +415,9 @@ async fn every_output_format_carries_the_same_rows() {
 /// An error after rows have gone out ends the same document with QUERY_STATUS=ERROR,
 /// never a second document and never a file that looks complete.
 /// ADQL that fails late in the rows PostgreSQL sends (dividing by zero on the observation
-/// whose first exposure comes last in scan order), with the rows before it fine.
-async fn failing_on_the_last_row(workspace: &Workspace) -> String {
+/// whose first exposure comes last in scan order, after at least `rows_before` rows), with the
+/// rows before it fine.
+async fn failing_late(workspace: &Workspace, rows_before: usize) -> String {
     let db = workspace.connect("obsportal", "obsportal").await;
     let order: Vec<i32> = db
         .query("SELECT obs_id FROM obsportal.exposures", &[])
@@ -428,7 +429,7 @@ async fn failing_on_the_last_row(workspace: &Workspace) -> String {
     let first_seen = |obs_id: i32| order.iter().position(|o| *o == obs_id).unwrap();
     let last = *order.iter().max_by_key(|o| first_seen(**o)).unwrap();
     assert!(
-        first_seen(last) > 1000,
+        first_seen(last) >= rows_before,
         "the test needs the failing rows not to come first"
     );
     format!("SELECT *, 1 / (obs_id - {last}) AS boom FROM obsportal.exposures")
@@ -439,7 +440,7 @@ async fn an_error_after_rows_were_sent_ends_the_votable_or_breaks_the_csv() {
     // Enough rows that the answer is streaming when the last one fails.
     let workspace = Workspace::new();
     let server = workspace.serve(&["--demo-rows", "3000"]);
-    let adql = failing_on_the_last_row(&workspace).await;
+    let adql = failing_late(&workspace, 1000).await;
     let (status, body) = sync(&server, &adql, "").await;
     assert_eq!(status, 200, "the answer had started");
     let table = VoTable::parse(&body);
@@ -470,7 +471,7 @@ async fn an_error_after_rows_were_sent_ends_the_votable_or_breaks_the_csv() {
 async fn an_error_before_anything_was_sent_is_an_error_document() {
     // A handful of rows: the whole answer would fit in one piece, so nothing is out yet.
     let (workspace, server) = serve_test_headers();
-    let adql = failing_on_the_last_row(&workspace).await;
+    let adql = failing_late(&workspace, 1).await;
     for format in ["votable", "csv"] {
         let (status, body) = sync(&server, &adql, &format!("&FORMAT={format}")).await;
         assert_eq!(status, 400, "{format}: {body}");
