@@ -4,7 +4,7 @@
 //! they never exceed the ground baseline and drift during an exposure), plausible weather, and
 //! about two headers that the filter must drop (acquisitions, skies, darks...) per exposure.
 //!
-//! Station coordinates are approximate (right names, plausible geometry), not survey values.
+//! Projected baselines come from `geometry`, as ESO's ISS computes them.
 
 use std::collections::HashSet;
 use std::f64::consts::PI;
@@ -15,30 +15,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::instruments::{Instrument, Instruments, Mode, Submode};
-
-/// Paranal latitude [deg] and longitude [deg, east positive].
-const LATITUDE: f64 = -24.627;
-const LONGITUDE: f64 = -70.404;
-
-/// Station positions (east, north) on the VLTI platform [m].
-const STATIONS: &[(&str, f64, f64)] = &[
-    ("U1", -9.925, -20.335),
-    ("U2", 14.887, 30.502),
-    ("U3", 44.915, 66.183),
-    ("U4", 103.306, 43.999),
-    ("A0", -32.0, -48.0),
-    ("B2", -24.0, -72.0),
-    ("C1", -16.0, -64.0),
-    ("D0", 0.0, -48.0),
-    ("E0", 16.0, -48.0),
-    ("G0", 32.0, -48.0),
-    ("G1", 64.0, -104.0),
-    ("G2", 64.0, -24.0),
-    ("H0", 64.0, -48.0),
-    ("J2", 80.0, -72.0),
-    ("J3", 88.0, 28.0),
-    ("K0", 96.0, -48.0),
-];
 
 /// Station configurations by number of telescopes.
 const CONFIGURATIONS_4: &[&str] = &[
@@ -388,16 +364,14 @@ impl<'a> Generator<'a> {
             }
             // A few headers lack their baselines or weather, as real ones sometimes do.
             if !self.rng.gen_bool(0.01) {
+                let vlti = crate::geometry::site("VLTI").expect("the VLTI's stations");
                 for i in 0..stations.len() {
                     for j in i + 1..stations.len() {
                         for (at, when) in [("START", mjd), ("END", mjd_end)] {
-                            let (length, angle) = projected_baseline(
-                                stations[i],
-                                stations[j],
-                                setting.ra,
-                                setting.dec,
-                                when,
-                            );
+                            let seen = vlti
+                                .baseline(stations[i], stations[j], setting.ra, setting.dec, when)
+                                .expect("configurations use VLTI stations");
+                            let (length, angle) = (seen.length, seen.angle);
                             cards.real(
                                 &format!("HIERARCH ESO ISS PBL{}{} {at}", i + 1, j + 1),
                                 round3(length),
@@ -531,31 +505,6 @@ fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
 
-/// Projected length [m] and position angle [deg, east of north] of a baseline at a time.
-fn projected_baseline(first: &str, second: &str, ra: f64, dec: f64, mjd: f64) -> (f64, f64) {
-    let position = |name: &str| {
-        let (_, east, north) = STATIONS
-            .iter()
-            .find(|s| s.0 == name)
-            .expect("known station");
-        (*east, *north)
-    };
-    let (e1, n1) = position(first);
-    let (e2, n2) = position(second);
-    let (east, north) = (e2 - e1, n2 - n1);
-    let latitude = LATITUDE.to_radians();
-    // Local (east, north, up=0) to equatorial (X towards the meridian, Y east, Z to the pole).
-    let (x, y, z) = (-latitude.sin() * north, east, latitude.cos() * north);
-    let sidereal_degrees = 280.460_618_37 + 360.985_647_366_29 * (mjd - 51_544.5) + LONGITUDE;
-    let hour_angle = (sidereal_degrees - ra).rem_euclid(360.0).to_radians();
-    let dec = dec.to_radians();
-    let u = hour_angle.sin() * x + hour_angle.cos() * y;
-    let v = -dec.sin() * hour_angle.cos() * x + dec.sin() * hour_angle.sin() * y + dec.cos() * z;
-    // A baseline and its reverse are the same: ESO gives the angle in [0, 180).
-    let angle = u.atan2(v).to_degrees().rem_euclid(180.0);
-    ((u * u + v * v).sqrt(), angle)
-}
-
 /// Science stars clustered on the sky (star-forming regions, the Galactic Centre...), each
 /// with a calibrator one to four degrees away. Calibrators follow the science stars in `stars`.
 fn make_stars(rng: &mut ChaCha8Rng, count: usize) -> Vec<Star> {
@@ -677,16 +626,5 @@ mod tests {
         assert_eq!(counts.exposures, 300);
         let ratio = counts.dropped as f64 / counts.exposures as f64;
         assert!((1.5..2.5).contains(&ratio), "dropped per exposure {ratio}");
-    }
-
-    #[test]
-    fn projected_baselines_never_exceed_the_ground_baseline() {
-        let ground = ((103.306f64 + 9.925).powi(2) + (43.999f64 + 20.335).powi(2)).sqrt();
-        for step in 0..200 {
-            let (length, angle) =
-                projected_baseline("U1", "U4", 83.8, -5.4, 58_000.0 + step as f64 * 0.013);
-            assert!(length <= ground + 1e-9 && length > 0.0, "{length}");
-            assert!((0.0..180.0).contains(&angle));
-        }
     }
 }

@@ -195,9 +195,16 @@ fn build_exposure(
         None
     });
     let stations = read_stations(header, &mut log);
+    let mjd_end = exptime.map(|seconds| mjd_start + seconds / 86_400.0);
+    let seen_from = Pointing {
+        site: crate::geometry::site(&instrument.interferometer),
+        ra,
+        dec,
+        at: [mjd_start, mjd_end.unwrap_or(mjd_start)],
+    };
     let (baselines, baselines_text) = match &stations {
         Some(stations) => {
-            let (json, text) = read_baselines(header, stations, &mut log);
+            let (json, text) = read_baselines(header, stations, &seen_from, &mut log);
             (Some(json), Some(text))
         }
         None => (None, None),
@@ -237,7 +244,7 @@ fn build_exposure(
         ra,
         dec,
         mjd_start,
-        mjd_end: exptime.map(|seconds| mjd_start + seconds / 86_400.0),
+        mjd_end,
         exptime,
         stations: stations.map(|list| list.join(" ")),
         projected_baselines: baselines,
@@ -351,11 +358,28 @@ fn normalise_station(station: &str) -> String {
     }
 }
 
+/// Where a star was seen from, and when an exposure started and ended.
+struct Pointing {
+    site: Option<&'static crate::geometry::Site>,
+    ra: f64,
+    dec: f64,
+    at: [f64; 2],
+}
+
+/// How far ESO's ISS values may be from ours before the header is suspect (wrong stations or
+/// times): real headers agree within 0.4 m and 0.5 degrees.
+const LENGTH_TOLERANCE: f64 = 1.0;
+const ANGLE_TOLERANCE: f64 = 1.0;
+
 /// Projected baselines per station pair (i < j in station order): lengths [m] and angles [deg]
-/// at start and end, as JSON and as the ObsPortal string.
+/// at start and end, and u, v [m], as JSON and as the ObsPortal string. The header's ISS values
+/// are published; each is checked against the baseline computed from the stations, the star
+/// and the time (a disagreement goes to the validation log), and a header without them gets
+/// the computed ones.
 fn read_baselines(
     header: &Header,
     stations: &[String],
+    pointing: &Pointing,
     log: &mut ValidationLog,
 ) -> (Value, String) {
     let mut json = Map::new();
@@ -363,42 +387,102 @@ fn read_baselines(
     for i in 0..stations.len() {
         for j in i + 1..stations.len() {
             let pair = format!("{}-{}", stations[i], stations[j]);
-            let mut read = |what: &str, at: &str| {
-                let key = format!("HIERARCH ESO ISS {what}{}{} {at}", i + 1, j + 1);
-                header.number(&key).or_else(|| {
-                    log.missing(&key, true);
-                    None
+            let computed = pointing.at.map(|mjd| {
+                pointing.site.and_then(|site| {
+                    site.baseline(&stations[i], &stations[j], pointing.ra, pointing.dec, mjd)
                 })
-            };
-            let values = [
-                read("PBL", "START"),
-                read("PBL", "END"),
-                read("PBLA", "START"),
-                read("PBLA", "END"),
-            ];
-            if values.iter().all(Option::is_none) {
+            });
+            let card =
+                |what: &str, at: &str| format!("HIERARCH ESO ISS {what}{}{} {at}", i + 1, j + 1);
+            let mut lengths = [None; 2];
+            let mut angles = [None; 2];
+            for (index, at) in ["START", "END"].into_iter().enumerate() {
+                let (length_key, angle_key) = (card("PBL", at), card("PBLA", at));
+                let seen = computed[index];
+                lengths[index] = match (header.number(&length_key), seen) {
+                    (Some(given), Some(seen)) => {
+                        if (given - seen.length).abs() > LENGTH_TOLERANCE {
+                            log.messages.push(format!(
+                                "'{length_key}' = {given} m, but {pair} seen from the target then is {:.3} m",
+                                seen.length
+                            ));
+                        }
+                        Some(given)
+                    }
+                    (Some(given), None) => Some(given),
+                    (None, seen) => seen.map(|seen| round3(seen.length)),
+                };
+                angles[index] = match (header.number(&angle_key), seen) {
+                    (Some(given), Some(seen)) => {
+                        if !same_angle(given, seen.angle) {
+                            log.messages.push(format!(
+                                "'{angle_key}' = {given} deg, but {pair} seen from the target then is at {:.2} deg",
+                                seen.angle
+                            ));
+                        }
+                        Some(given)
+                    }
+                    (Some(given), None) => Some(given),
+                    (None, seen) => seen.map(|seen| round3(seen.angle)),
+                };
+            }
+            let from_header = ["PBL", "PBLA"].iter().any(|what| {
+                ["START", "END"]
+                    .iter()
+                    .any(|at| header.number(&card(what, at)).is_some())
+            });
+            if !from_header {
+                if computed.iter().any(Option::is_some) {
+                    log.messages.push(format!(
+                        "No ISS PBL/PBLA cards for {pair}: computed from the stations, the target and the time"
+                    ));
+                } else {
+                    ["START", "END"]
+                        .iter()
+                        .for_each(|at| log.missing(&card("PBL", at), true));
+                }
+            }
+            if lengths.iter().chain(&angles).all(Option::is_none) {
                 json.insert(pair.clone(), Value::Null);
                 text.push(format!("'{pair}': None"));
                 continue;
             }
-            let [length_start, length_end, angle_start, angle_end] = values;
+            let uv = |pick: fn(&crate::geometry::Projected) -> f64| {
+                computed.map(|seen| seen.as_ref().map(pick).map(round3))
+            };
+            let ([u_start, u_end], [v_start, v_end]) = (uv(|p| p.u), uv(|p| p.v));
             json.insert(
                 pair.clone(),
-                json!({"length": {"start": length_start, "end": length_end},
-                       "angle": {"start": angle_start, "end": angle_end}}),
+                json!({"length": {"start": lengths[0], "end": lengths[1]},
+                       "angle": {"start": angles[0], "end": angles[1]},
+                       "u": {"start": u_start, "end": u_end},
+                       "v": {"start": v_start, "end": v_end}}),
             );
             let show =
                 |value: Option<f64>| value.map_or("None".to_string(), |v| format!("'{v:.4}'"));
             text.push(format!(
                 "'{pair}': {{'length': {{'start': {}, 'end': {}}}, 'angle': {{'start': {}, 'end': {}}}}}",
-                show(length_start),
-                show(length_end),
-                show(angle_start),
-                show(angle_end)
+                show(lengths[0]),
+                show(lengths[1]),
+                show(angles[0]),
+                show(angles[1])
             ));
         }
     }
     (Value::Object(json), format!("{{{}}}", text.join(", ")))
+}
+
+/// Whether an ISS angle is the computed position angle (east of north). Headers of 2010 (AMBER,
+/// seen in a real one) give 90 degrees minus it, counted from east: either is accepted.
+fn same_angle(given: f64, east_of_north: f64) -> bool {
+    let close = |a: f64, b: f64| {
+        ((a - b).rem_euclid(360.0) + ANGLE_TOLERANCE).rem_euclid(360.0) <= 2.0 * ANGLE_TOLERANCE
+    };
+    close(given, east_of_north) || close(90.0 - given, east_of_north)
+}
+
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
 }
 
 fn mean<const N: usize>(values: [Option<f64>; N]) -> Option<f64> {
@@ -552,8 +636,12 @@ mod tests {
                         exposure.em_min.is_some() && exposure.em_res_power.is_some(),
                         "{file}"
                     );
+                    // Neither an unknown mode nor baselines that disagree with the geometry.
                     assert!(
-                        !exposure.validation_log.iter().any(|m| m.contains("ASPRO2")),
+                        !exposure
+                            .validation_log
+                            .iter()
+                            .any(|m| m.contains("ASPRO2") || m.contains("seen from the target")),
                         "{file}: {:?}",
                         exposure.validation_log
                     );
@@ -563,6 +651,92 @@ mod tests {
         }
         // The 2012 PIONIER product lost its ARCFILE: rebuilt from DATE-OBS as ESO names files.
         assert_eq!(ids[1], "PIONI.2012-02-17T03:31:15.584");
+    }
+
+    fn real_header(file: &str) -> Header {
+        let path = format!(
+            "{}/tests/data/eso-headers/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(path).unwrap();
+        super::super::fits::HeaderReader::new(&bytes[..], true)
+            .next_header()
+            .unwrap()
+            .unwrap()
+    }
+
+    fn accepted(header: &Header) -> Exposure {
+        match derive("X", header, &Instruments::load()) {
+            Verdict::Accepted(exposure) => *exposure,
+            Verdict::Dropped(reason) => panic!("dropped: {reason}"),
+        }
+    }
+
+    /// Without its ISS cards, a real header's baselines are computed, and come out as ESO's own
+    /// values (the cards taken away) within 5 cm and 0.25 degree (ESO's END is read when the
+    /// exposure's frames end, some seconds after EXPTIME: at the end the angles differ most).
+    #[test]
+    fn baselines_missing_from_a_header_are_computed_as_eso_computes_them() {
+        let original = real_header("oimodeler__PIONI.2014-01-12T00_56_41.191_oidataCalibrated.hdr");
+        let mut stripped = original.clone();
+        stripped
+            .keywords
+            .retain(|key, _| !key.starts_with("HIERARCH ESO ISS PBL"));
+        let (given, computed) = (accepted(&original), accepted(&stripped));
+        let pairs = given
+            .projected_baselines
+            .as_ref()
+            .unwrap()
+            .as_object()
+            .unwrap();
+        assert_eq!(pairs.len(), 6);
+        for (pair, eso) in pairs {
+            let ours = &computed.projected_baselines.as_ref().unwrap()[pair];
+            for at in ["start", "end"] {
+                let (a, b) = (&eso["length"][at], &ours["length"][at]);
+                assert!(
+                    (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 0.05,
+                    "{pair} {a} {b}"
+                );
+                let (a, b) = (&eso["angle"][at], &ours["angle"][at]);
+                assert!(
+                    (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 0.25,
+                    "{pair} {a} {b}"
+                );
+            }
+        }
+        assert_eq!(
+            computed.validation_level, given.validation_level,
+            "computed, not missing"
+        );
+        assert!(computed
+            .validation_log
+            .iter()
+            .any(|m| m.contains("computed from the stations")));
+    }
+
+    /// Stations swapped in a header (U1 and U4 given as each other) no longer match ESO's
+    /// baselines for that time: the validation log says so, card by card.
+    #[test]
+    fn wrong_stations_are_caught_by_the_baselines() {
+        let mut header = real_header("oimodeler__gravity_real.hdr");
+        let station = |n: u8| format!("HIERARCH ESO ISS CONF STATION{n}");
+        let (first, fourth) = (
+            header.keywords[&station(1)].clone(),
+            header.keywords[&station(4)].clone(),
+        );
+        header.keywords.insert(station(1), fourth);
+        header.keywords.insert(station(4), first);
+        let exposure = accepted(&header);
+        let complaints: Vec<&String> = exposure
+            .validation_log
+            .iter()
+            .filter(|m| m.contains("seen from the target"))
+            .collect();
+        assert!(complaints.len() >= 6, "{complaints:?}");
+        assert!(complaints
+            .iter()
+            .any(|m| m.contains("'HIERARCH ESO ISS PBL12 START' = 49.827 m")));
     }
 
     /// DPR combinations of real raw frames (README of the real headers), one instrument each.
