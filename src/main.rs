@@ -43,6 +43,7 @@ impl DatabaseArgs {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
             query_connections: obsportal::db::default_query_connections(),
+            page_connections: obsportal::db::default_page_connections(),
         }
     }
 }
@@ -74,6 +75,12 @@ enum Command {
         #[arg(long, env = "OBSPORTAL_QUERY_CONNECTIONS",
               value_parser = clap::value_parser!(u16).range(1..=1024))]
         query_connections: Option<u16>,
+        /// Queries of the web pages (/search) PostgreSQL runs at once, on connections of
+        /// their own so that busy pages never take the APIs' connections. By default as many
+        /// as the CPUs.
+        #[arg(long, env = "OBSPORTAL_PAGE_CONNECTIONS",
+              value_parser = clap::value_parser!(u16).range(1..=1024))]
+        page_connections: Option<u16>,
     },
     /// Ingest ESO headers: header text files, FITS files, directories, .tar(.gz) bundles.
     Ingest {
@@ -141,11 +148,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
             query_timeout,
             threads: _,
             query_connections,
+            page_connections,
         } => {
             obsportal::db::set_query_timeout(std::time::Duration::from_secs(query_timeout))?;
             let mut settings = database.settings();
             if let Some(connections) = query_connections {
                 settings.query_connections = connections.into();
+            }
+            if let Some(connections) = page_connections {
+                settings.page_connections = connections.into();
             }
             serve(listen, &settings, demo_rows).await
         }
@@ -243,6 +254,7 @@ async fn serve_with(
         AppState {
             pool: db.pool().clone(),
             reader: db.reader().clone(),
+            pages: db.pages().clone(),
             last_import: Default::default(),
         },
         shutdown,

@@ -14,6 +14,8 @@ pub struct AppState {
     pub pool: Pool,
     /// As the read-only query role: everything that carries a user's values or query.
     pub reader: Pool,
+    /// The same, for the web pages alone (see `db::DbSettings::page_connections`).
+    pub pages: Pool,
     /// When the last import that changed anything finished, cached briefly.
     pub last_import: crate::portal::LastImport,
 }

@@ -113,6 +113,7 @@ async fn the_reader_pool_is_read_only_restricted_and_timed() {
         data_dir: workspace.data_dir(),
         database_url: Some(workspace.connection_string("obsportal", "obsportal")),
         query_connections: 2,
+        page_connections: 1,
     };
     let database = obsportal::db::Database::open(&settings).await.unwrap();
     let reader = database.reader().get().await.unwrap();

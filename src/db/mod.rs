@@ -39,6 +39,9 @@ pub struct DbSettings {
     /// Connections for user queries: at most this many run in PostgreSQL at once, later ones
     /// wait for a free connection.
     pub query_connections: usize,
+    /// Connections for the web pages' queries, apart from those of the APIs, so that busy
+    /// pages wait among themselves instead of taking ASPRO2's connections.
+    pub page_connections: usize,
 }
 
 /// Twice the CPUs and two: enough to keep them busy while some queries wait on the network.
@@ -46,7 +49,17 @@ pub struct DbSettings {
 /// on 2 CPUs, 16 clients sending cone searches: 16 connections gave 4100 searches/s with a
 /// p99 of 9-12.5 ms, 6 gave 4350/s with a p99 of 7.1-7.6 ms.
 pub fn default_query_connections() -> usize {
-    std::thread::available_parallelism().map_or(1, |cpus| cpus.get()) * 2 + 2
+    cpus() * 2 + 2
+}
+
+/// As many as the CPUs: a page's queries are short once served by indexes, and more
+/// connections would only let pages compete harder with the APIs for the CPUs.
+pub fn default_page_connections() -> usize {
+    cpus()
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |cpus| cpus.get())
 }
 
 /// How long a user's query may run before the database cancels it, unless the operator says.
@@ -73,6 +86,7 @@ pub const READER_ROLE: &str = "obsportal_query";
 pub struct Database {
     pool: Pool,
     reader: Pool,
+    pages: Pool,
     cluster: Option<EmbeddedCluster>,
 }
 
@@ -95,10 +109,12 @@ impl Database {
             }
         };
         let reader = build_pool(reader_config(&config), settings.query_connections);
+        let pages = build_pool(reader_config(&config), settings.page_connections);
         let pool = build_pool(config, OWNER_CONNECTIONS);
         let database = Database {
             pool,
             reader,
+            pages,
             cluster,
         };
         let mut client = database.pool.get().await?;
@@ -118,6 +134,11 @@ impl Database {
         &self.reader
     }
 
+    /// Connections like `reader`'s, for the web pages' queries alone.
+    pub fn pages(&self) -> &Pool {
+        &self.pages
+    }
+
     /// The embedded cluster, when this process uses one.
     pub fn cluster(&self) -> Option<&EmbeddedCluster> {
         self.cluster.as_ref()
@@ -127,6 +148,7 @@ impl Database {
     pub async fn close(self) -> Result<(), DbError> {
         self.pool.close();
         self.reader.close();
+        self.pages.close();
         if let Some(cluster) = self.cluster {
             tokio::task::spawn_blocking(move || cluster.stop())
                 .await

@@ -7,7 +7,7 @@ mod home;
 mod layout;
 mod lists;
 pub mod search;
-mod search_page;
+pub mod search_page;
 mod svg;
 
 pub use api::LastImport;

@@ -137,6 +137,33 @@ impl Search {
         })
     }
 
+    /// Whether the search filters by nothing but instrument and mode, which the statistics
+    /// count without reading the exposures.
+    pub fn only_by_instrument_and_mode(&self) -> bool {
+        let Search {
+            cone,
+            interferometer,
+            instrument: _,
+            instrument_mode: _,
+            instrument_submode,
+            program_id,
+            target,
+            mjd_from,
+            mjd_to,
+            date_updated_from,
+            date_updated_to,
+        } = self;
+        cone.is_none()
+            && interferometer.is_none()
+            && instrument_submode.is_none()
+            && program_id.is_none()
+            && target.is_none()
+            && mjd_from.is_none()
+            && mjd_to.is_none()
+            && date_updated_from.is_none()
+            && date_updated_to.is_none()
+    }
+
     /// The WHERE condition over `obsportal.exposures` and its parameters (numbered from $1).
     pub fn condition(&self) -> (String, Vec<SqlParameter>) {
         let mut condition = Condition::default();

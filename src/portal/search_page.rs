@@ -31,7 +31,7 @@ const SORTABLE: &[(&str, &str)] = &[
 ];
 
 /// Parameters of the page itself, beside the search's.
-struct Display {
+pub struct Display {
     sort: &'static str,
     descending: bool,
     page: i64,
@@ -39,7 +39,7 @@ struct Display {
 }
 
 impl Display {
-    fn read(parameters: &Parameters) -> Result<Display, String> {
+    pub fn read(parameters: &Parameters) -> Result<Display, String> {
         let sort = match parameters.get("sort") {
             None => "exp_mjd_start",
             Some(name) => SORTABLE
@@ -77,10 +77,11 @@ impl Display {
 }
 
 pub(super) async fn search_page(State(state): State<AppState>, parameters: Parameters) -> Response {
-    let choices = match instrument_choices(&state).await {
-        Ok(choices) => choices,
+    let counts = match ModeCounts::read(&state).await {
+        Ok(counts) => counts,
         Err(error) => return unavailable(error),
     };
+    let choices = counts.choices();
     let search = Search::from_parameters(&parameters);
     let display = Display::read(&parameters);
     let form = search_form(&parameters, &choices);
@@ -94,7 +95,7 @@ pub(super) async fn search_page(State(state): State<AppState>, parameters: Param
     if !searching {
         return page("Search observations", form).into_response();
     }
-    match results(&state, &search, &display, &parameters).await {
+    match results(&state, &search, &display, &parameters, &counts).await {
         Ok(results) => page("Search observations", html! { (form) (results) }).into_response(),
         Err(ResultError::Timeout(seconds)) => error_page(
             StatusCode::BAD_REQUEST,
@@ -115,27 +116,58 @@ fn invalid(form: Markup, message: &str) -> Response {
         .into_response()
 }
 
-/// Instruments and their modes, from the statistics.
-async fn instrument_choices(
-    state: &AppState,
-) -> Result<Vec<(String, Vec<String>)>, Box<dyn std::error::Error>> {
-    let client = state.pool.get().await?;
-    let rows = client
-        .query(
-            "SELECT instrument_name, value FROM obsportal.statistics WHERE dimension = 'mode' AND value <> ''
-              ORDER BY instrument_name, value",
-            &[],
-        )
-        .await?;
-    let mut choices: Vec<(String, Vec<String>)> = Vec::new();
-    for row in rows {
-        let (instrument, mode): (String, String) = (row.get(0), row.get(1));
-        match choices.last_mut() {
-            Some((name, modes)) if *name == instrument => modes.push(mode),
-            _ => choices.push((instrument, vec![mode])),
-        }
+/// How many exposures each instrument has in each mode (an empty mode for none), from the
+/// statistics of the last import: the form's choices, and the count of searches by instrument
+/// and mode alone.
+struct ModeCounts(Vec<(String, String, i64)>);
+
+impl ModeCounts {
+    async fn read(state: &AppState) -> Result<ModeCounts, Box<dyn std::error::Error>> {
+        let client = state.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT instrument_name, value, exposures FROM obsportal.statistics
+                  WHERE dimension = 'mode' ORDER BY instrument_name, value",
+                &[],
+            )
+            .await?;
+        Ok(ModeCounts(
+            rows.iter()
+                .map(|row| (row.get(0), row.get(1), row.get(2)))
+                .collect(),
+        ))
     }
-    Ok(choices)
+
+    /// Instruments and their named modes, for the form.
+    fn choices(&self) -> Vec<(String, Vec<String>)> {
+        let mut choices: Vec<(String, Vec<String>)> = Vec::new();
+        for (instrument, mode, _) in self.0.iter().filter(|(_, mode, _)| !mode.is_empty()) {
+            match choices.last_mut() {
+                Some((name, modes)) if name == instrument => modes.push(mode.clone()),
+                _ => choices.push((instrument.clone(), vec![mode.clone()])),
+            }
+        }
+        choices
+    }
+
+    /// The exact count of a search by instrument and mode alone.
+    fn count(&self, search: &Search) -> Option<i64> {
+        if !search.only_by_instrument_and_mode() {
+            return None;
+        }
+        let matches =
+            |wanted: &Option<String>, value: &str| wanted.as_deref().is_none_or(|w| w == value);
+        Some(
+            self.0
+                .iter()
+                .filter(|(instrument, mode, _)| {
+                    matches(&search.instrument, instrument)
+                        && matches(&search.instrument_mode, mode)
+                })
+                .map(|(_, _, exposures)| exposures)
+                .sum(),
+        )
+    }
 }
 
 fn search_form(parameters: &Parameters, choices: &[(String, Vec<String>)]) -> Markup {
@@ -172,41 +204,62 @@ fn search_form(parameters: &Parameters, choices: &[(String, Vec<String>)]) -> Ma
     }
 }
 
+/// Beyond this many matching exposures the page says "more than" instead of counting them
+/// all, unless the visitor asks (`count=exact`): a count reads every matching row.
+const COUNT_UP_TO: i64 = 1000;
+
+/// How many exposures a search finds, as the page can say it.
+enum Count {
+    Exact(i64),
+    MoreThan(i64),
+}
+
 async fn results(
     state: &AppState,
     search: &Search,
     display: &Display,
     parameters: &Parameters,
+    counts: &ModeCounts,
 ) -> Result<Markup, ResultError> {
     let (condition, sql_parameters) = search.condition();
-    let count: i64 = fetch_rows(
-        &state.reader,
-        &format!("SELECT count(*) FROM obsportal.exposures WHERE {condition}"),
-        &sql_parameters,
-    )
-    .await?[0]
-        .get(0);
-    // Sort column and direction come from the whitelist; paging numbers are checked integers.
-    let direction = if display.descending {
-        "DESC NULLS LAST"
-    } else {
-        "ASC"
+    let count = match counts.count(search) {
+        Some(exact) => Count::Exact(exact),
+        None => {
+            let limit = if parameters.get("count") == Some("exact") {
+                String::new()
+            } else {
+                format!("LIMIT {}", COUNT_UP_TO + 1)
+            };
+            let found: i64 = fetch_rows(
+                &state.pages,
+                &format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM obsportal.exposures WHERE {condition} {limit}) AS q"
+                ),
+                &sql_parameters,
+            )
+            .await?[0]
+                .get(0);
+            if limit.is_empty() || found <= COUNT_UP_TO {
+                Count::Exact(found)
+            } else {
+                Count::MoreThan(COUNT_UP_TO)
+            }
+        }
     };
-    let rows = fetch_rows(
-        &state.reader,
-        &format!(
-            "SELECT exp_id, exp_mjd_start, target_name, target_ra, target_dec, instrument_name, instrument_mode,
-                    instrument_submode, interferometer_stations, obs_program, obs_type, exp_seeing, exp_tau0
-               FROM obsportal.exposures WHERE {condition}
-              ORDER BY {} {direction}, exp_id LIMIT {} OFFSET {}",
-            display.sort,
-            display.size,
-            (display.page - 1) * display.size
-        ),
+    // Sort column and direction come from the whitelist; paging numbers are checked integers.
+    // One more row than the page shows tells whether a next page exists.
+    let mut rows = fetch_rows(
+        &state.pages,
+        &page_sql(&condition, display),
         &sql_parameters,
     )
     .await?;
-    let pages = ((count + display.size - 1) / display.size).max(1);
+    let more = rows.len() as i64 > display.size;
+    rows.truncate(display.size as usize);
+    let pages = match count {
+        Count::Exact(count) => Some(((count + display.size - 1) / display.size).max(1)),
+        Count::MoreThan(_) => None,
+    };
     let adql = search.to_adql();
     let tap_link = format!(
         "/tap/sync?REQUEST=doQuery&LANG=ADQL&FORMAT=votable&QUERY={}",
@@ -227,8 +280,25 @@ async fn results(
         )
     };
     let export = query_without(parameters, &["page", "size", "sort", "order", "format"]);
+    let exact_count_link = format!(
+        "/search?{}&count=exact",
+        query_without(parameters, &["count"])
+    );
+    let page_of = |page: i64| match pages {
+        Some(pages) => format!("Page {page} of {pages}"),
+        None => format!("Page {page}"),
+    };
     Ok(html! {
-        p #result-count { strong { (count) } " exposures found" @if count > 0 { ", page " (display.page) " of " (pages) } "." }
+        p #result-count {
+            @match count {
+                Count::Exact(count) => { strong { (count) } " exposures found" }
+                Count::MoreThan(count) => {
+                    "More than " strong { (count) } " exposures found ("
+                    a href=(exact_count_link) { "count them all" } ")"
+                }
+            }
+            @if !rows.is_empty() { ", " (page_of(display.page).to_lowercase()) } "."
+        }
         p.exports {
             "Export all: "
             a href=(format!("/search.votable?{export}")) { "VOTable" } " · "
@@ -249,14 +319,30 @@ async fn results(
             }
             p.pager {
                 @if display.page > 1 { a rel="prev" href=(page_link(display.page - 1)) { "← Previous" } }
-                span { "Page " (display.page) " of " (pages) }
-                @if display.page < pages { a rel="next" href=(page_link(display.page + 1)) { "Next →" } }
+                span { (page_of(display.page)) }
+                @if more { a rel="next" href=(page_link(display.page + 1)) { "Next →" } }
             }
         }
         h2 { "The same search in ADQL" }
         pre.adql { (adql) }
         p { a href=(tap_link) { "Run it on the TAP service" } " (" code { "/tap/sync" } ")" }
     })
+}
+
+/// A page of a search's results in the order asked, and one row more: what the sort indexes of
+/// migrations/0006 serve (ascending with NULLs last, descending with NULLs first, as an index
+/// scans either way).
+pub fn page_sql(condition: &str, display: &Display) -> String {
+    let direction = if display.descending { "DESC" } else { "ASC" };
+    format!(
+        "SELECT exp_id, exp_mjd_start, target_name, target_ra, target_dec, instrument_name, instrument_mode,
+                instrument_submode, interferometer_stations, obs_program, obs_type, exp_seeing, exp_tau0
+           FROM obsportal.exposures WHERE {condition}
+          ORDER BY {sort} {direction}, exp_id {direction} LIMIT {} OFFSET {}",
+        display.size + 1,
+        (display.page - 1) * display.size,
+        sort = display.sort,
+    )
 }
 
 fn result_row(row: &Row) -> Markup {
