@@ -1,5 +1,5 @@
-//! The load generator's HTTP client: one keep-alive HTTP/1.1 connection, one form POST at a
-//! time, the whole answer read.
+//! The load generator's HTTP client: one keep-alive HTTP/1.1 connection, one GET or form POST
+//! at a time, the whole answer read.
 //!
 //! Why not reqwest: the client shares the two cores with the server and PostgreSQL, so its
 //! cost counts against the server. With the same server and random targets, reqwest's pooled
@@ -70,6 +70,23 @@ impl Connection {
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
             self.host,
             body.len()
+        )
+        .unwrap();
+        self.stream
+            .get_mut()
+            .write_all(&self.request)
+            .await
+            .unwrap();
+        self.read_answer().await
+    }
+
+    /// GETs `path` (with its query string) and reads the whole answer.
+    pub async fn get(&mut self, path: &str) -> Answer {
+        self.request.clear();
+        write!(
+            self.request,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n",
+            self.host
         )
         .unwrap();
         self.stream
