@@ -96,7 +96,11 @@ async fn request(
         Kind::Page => {
             let instrument = INSTRUMENTS[(pick % 5) as usize];
             let sort = SORTS[(pick / 5 % 9) as usize];
-            let order = if (pick / 45).is_multiple_of(2) { "asc" } else { "desc" };
+            let order = if (pick / 45).is_multiple_of(2) {
+                "asc"
+            } else {
+                "desc"
+            };
             let page = pick / 90 % 10 + 1;
             let answer = connection
                 .get(&format!(

@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod geometry;
+pub mod harvest;
 pub mod ingest;
 pub mod mjd;
 pub mod params;

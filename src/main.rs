@@ -49,6 +49,39 @@ impl DatabaseArgs {
 }
 
 #[derive(Subcommand)]
+enum Archive {
+    /// ESO's archive: raw frames of GRAVITY, MATISSE, PIONIER, AMBER and MIDI from its TAP
+    /// service (dbo.raw), each frame's header from its header service.
+    Eso {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Frames modified after this date (ISO 8601) instead of where the last harvest stopped.
+        #[arg(long)]
+        since: Option<String>,
+        /// ESO's TAP service (queries go to URL/sync).
+        #[arg(
+            long,
+            env = "OBSPORTAL_ESO_TAP_URL",
+            default_value = "https://archive.eso.org/tap_obs"
+        )]
+        tap_url: String,
+        /// ESO's header service (a header is URL?DpId=...).
+        #[arg(
+            long,
+            env = "OBSPORTAL_ESO_HEADER_URL",
+            default_value = "https://archive.eso.org/hdr"
+        )]
+        header_url: String,
+        /// Frames per page, and per import transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        batch: u32,
+        /// Headers fetched at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=64))]
+        concurrency: u32,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server (TAP, portal, cone search).
     Serve {
@@ -88,6 +121,11 @@ enum Command {
         database: DatabaseArgs,
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Import what changed in an archive since the last harvest (run it on a schedule).
+    Harvest {
+        #[command(subcommand)]
+        archive: Archive,
     },
     /// Translate an ADQL query to the SQL that would run, or show why it is refused.
     Adql {
@@ -163,6 +201,32 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Ingest { database, paths } => {
             let db = Database::open(&database.settings()).await?;
             let result = ingest_paths(&db, paths, Progress::for_terminal()).await;
+            db.close().await?;
+            println!("{}", result?);
+            Ok(())
+        }
+        Command::Harvest {
+            archive:
+                Archive::Eso {
+                    database,
+                    since,
+                    tap_url,
+                    header_url,
+                    batch,
+                    concurrency,
+                },
+        } => {
+            let settings = obsportal::harvest::EsoSettings {
+                tap_url,
+                header_url,
+                since,
+                batch: batch as usize,
+                concurrency: concurrency as usize,
+                attempts: 3,
+                backoff: std::time::Duration::from_millis(500),
+            };
+            let db = Database::open(&database.settings()).await?;
+            let result = obsportal::harvest::harvest_eso(db.pool(), &settings).await;
             db.close().await?;
             println!("{}", result?);
             Ok(())
