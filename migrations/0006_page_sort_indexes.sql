@@ -11,3 +11,7 @@ CREATE INDEX exposures_sort_program ON obsportal.exposures (obs_program, exp_id)
 CREATE INDEX exposures_sort_type ON obsportal.exposures (obs_type, exp_id);
 CREATE INDEX exposures_sort_seeing ON obsportal.exposures (exp_seeing, exp_id);
 CREATE INDEX exposures_sort_tau0 ON obsportal.exposures (exp_tau0, exp_id);
+-- Seeing and tau0 descending keep the exposures without a value last, as a visitor expects
+-- when asking for the worst conditions first: an index of their own serves that order.
+CREATE INDEX exposures_sort_seeing_desc ON obsportal.exposures (exp_seeing DESC NULLS LAST, exp_id DESC);
+CREATE INDEX exposures_sort_tau0_desc ON obsportal.exposures (exp_tau0 DESC NULLS LAST, exp_id DESC);

@@ -65,10 +65,9 @@ async fn counts_come_from_statistics_or_stop_at_a_bound() {
 async fn every_sort_order_of_the_page_is_served_by_an_index() {
     let workspace = Workspace::new();
     let _server = workspace.serve(&["--demo-rows", "5000"]);
+    // No ANALYZE here: the import leaves the published table analysed (without statistics
+    // the planner took GRAVITY for 0.5 % of the rows and sorted all of them).
     let db = workspace.connect("obsportal", "obsportal").await;
-    db.batch_execute("ANALYZE obsportal.exposures")
-        .await
-        .unwrap();
     let sorts = [
         "exp_mjd_start",
         "target_name",

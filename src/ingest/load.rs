@@ -155,6 +155,13 @@ pub async fn import(
         )
         .await?
         .get(0);
+    // Fresh statistics for the planner, in the same transaction: a refreshed materialised view
+    // has none until autovacuum gets to it, and a plan for 0.5 % of GRAVITY's rows sorted
+    // 100,000 of them per /search page (84 ms; 0.3 ms with an index once analysed).
+    progress.stage("analysing the published tables");
+    transaction
+        .batch_execute("ANALYZE obsportal.exposures")
+        .await?;
     transaction.commit().await?;
     progress.finish();
 

@@ -331,9 +331,14 @@ async fn results(
 
 /// A page of a search's results in the order asked, and one row more: what the sort indexes of
 /// migrations/0006 serve (ascending with NULLs last, descending with NULLs first, as an index
-/// scans either way).
+/// scans either way; seeing and tau0 descending with NULLs last).
 pub fn page_sql(condition: &str, display: &Display) -> String {
-    let direction = if display.descending { "DESC" } else { "ASC" };
+    // Missing seeing or tau0 come last both ways (their own descending indexes).
+    let direction = match (display.descending, display.sort) {
+        (false, _) => "ASC",
+        (true, "exp_seeing" | "exp_tau0") => "DESC NULLS LAST",
+        (true, _) => "DESC",
+    };
     format!(
         "SELECT exp_id, exp_mjd_start, target_name, target_ra, target_dec, instrument_name, instrument_mode,
                 instrument_submode, interferometer_stations, obs_program, obs_type, exp_seeing, exp_tau0
