@@ -4,6 +4,7 @@
 //! COPY into a staging table, then `obsportal.apply_staged_headers` (migrations/0002) derives
 //! everything set-based. A corrupt file aborts the COPY, and the database stays as it was.
 
+mod baselines;
 pub mod demo;
 mod derive;
 mod fits;
