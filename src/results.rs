@@ -5,7 +5,7 @@
 //! statements. Rows leave in pieces of `FLUSH_BYTES` as they are written: tokio-postgres stops
 //! reading the socket while a connection's rows wait to be consumed, and the HTTP body waits
 //! for the client, so memory stays constant whatever the row count. A document complete before
-//! its first piece leaves whole. A client that hangs up ends the query. An error before
+//! its first piece leaves whole. A client that hangs up has its query cancelled at once. An error before
 //! anything is sent is an error response; after, the document ends with QUERY_STATUS=ERROR
 //! (VOTable), or the stream is cut so the result never looks complete (CSV, TSV, JSON).
 
@@ -194,6 +194,15 @@ impl Output {
         }
     }
 
+    /// Resolves when nobody waits for this answer any more: the client hung up (before the
+    /// first piece the handler's future is dropped with the connection; after, the body).
+    async fn abandoned(&mut self) {
+        match self.started.as_mut() {
+            Some(started) => started.closed().await,
+            None => self.chunks.closed().await,
+        }
+    }
+
     /// A failure: the error response if nothing was sent yet; otherwise what was written, then
     /// a broken stream, so that the cut result never looks complete.
     async fn fail(mut self, writer: &mut dyn ResultWriter, error: ResultError) {
@@ -228,38 +237,9 @@ async fn run_query(
             return output.fail(writer.as_mut(), ResultError::Unavailable).await;
         }
     };
-    let rows = async {
-        let statement = prepare(&client, &query.sql, &query.parameter_types).await?;
-        client
-            .query_raw(&statement, as_sql_parameters(&query.parameters))
-            .await
-    };
-    let rows = match rows.await {
-        Ok(rows) => rows,
-        Err(error) => return output.fail(writer.as_mut(), classify(error)).await,
-    };
-    pin_mut!(rows);
-    let mut written: u64 = 0;
-    let end = loop {
-        let row = match rows.next().await {
-            // MAXREC=0 asks for metadata only, and DALI wants the overflow indicator with it
-            // whether rows exist or not (the query runs with LIMIT 0).
-            None if query.max_rows == Some(0) => break Ok(QueryStatus::Overflow),
-            None => break Ok(QueryStatus::Ok),
-            Some(Err(error)) => break Err(classify(error)),
-            Some(Ok(row)) => row,
-        };
-        if query.max_rows.is_some_and(|max| written >= max) {
-            break Ok(QueryStatus::Overflow);
-        }
-        if let Err(error) = write_row(writer.as_mut(), &row) {
-            tracing::error!(%error, "could not write a result row");
-            break Err(ResultError::Unwritable);
-        }
-        written += 1;
-        if !output.send(writer.as_mut()).await {
-            return; // the client hung up: dropping the stream ends the query
-        }
+    let end = match stream_rows(&client, &query, writer.as_mut(), &mut output).await {
+        Some(end) => end,
+        None => return cancel(client).await,
     };
     let status = match end {
         Ok(status) => status,
@@ -274,6 +254,71 @@ async fn run_query(
         tracing::error!(%error, "could not end a result document");
     }
     output.finish(writer.as_mut()).await;
+}
+
+/// Runs the query and writes its rows as they come; how the rows ended, or None when the
+/// client hung up (while PostgreSQL was still working or while rows were going out).
+async fn stream_rows(
+    client: &deadpool_postgres::Client,
+    query: &ResultQuery,
+    writer: &mut dyn ResultWriter,
+    output: &mut Output,
+) -> Option<Result<QueryStatus, ResultError>> {
+    let rows = async {
+        let statement = prepare(client, &query.sql, &query.parameter_types).await?;
+        client
+            .query_raw(&statement, as_sql_parameters(&query.parameters))
+            .await
+    };
+    let rows = tokio::select! {
+        rows = rows => rows,
+        () = output.abandoned() => return None,
+    };
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(error) => return Some(Err(classify(error))),
+    };
+    pin_mut!(rows);
+    let mut written: u64 = 0;
+    loop {
+        let next = tokio::select! {
+            next = rows.next() => next,
+            () = output.abandoned() => return None,
+        };
+        let row = match next {
+            // MAXREC=0 asks for metadata only, and DALI wants the overflow indicator with it
+            // whether rows exist or not (the query runs with LIMIT 0).
+            None if query.max_rows == Some(0) => return Some(Ok(QueryStatus::Overflow)),
+            None => return Some(Ok(QueryStatus::Ok)),
+            Some(Err(error)) => return Some(Err(classify(error))),
+            Some(Ok(row)) => row,
+        };
+        if query.max_rows.is_some_and(|max| written >= max) {
+            return Some(Ok(QueryStatus::Overflow));
+        }
+        if let Err(error) = write_row(writer, &row) {
+            tracing::error!(%error, "could not write a result row");
+            return Some(Err(ResultError::Unwritable));
+        }
+        written += 1;
+        if !output.send(writer).await {
+            return None;
+        }
+    }
+}
+
+/// A client that hung up takes its query with it at once, instead of holding a connection
+/// until the statement timeout: PostgreSQL is asked to cancel it, and the connection is closed
+/// rather than pooled (a cancel that arrived late could otherwise stop the next user's query).
+async fn cancel(client: deadpool_postgres::Client) {
+    if let Err(error) = client
+        .cancel_token()
+        .cancel_query(tokio_postgres::NoTls)
+        .await
+    {
+        tracing::warn!(%error, "could not cancel the query of a client that hung up");
+    }
+    drop(deadpool_postgres::Object::take(client));
 }
 
 /// A bounded query (a page of a result) on the reader pool, all rows at once.

@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{get, post, post_form, serve_test_headers, Server, VoTable, Workspace};
+use support::{count, get, post, post_form, serve_test_headers, Server, VoTable, Workspace};
 
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -269,6 +269,41 @@ async fn the_operator_sets_the_query_timeout_and_clients_are_told() {
     );
 }
 
+/// A client that gives up on an expensive query takes it with it: within a second of the
+/// hang-up PostgreSQL no longer runs it (it used to run on until the statement timeout, holding
+/// one of the few reader connections).
+#[tokio::test]
+async fn a_client_that_hangs_up_cancels_its_query() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--query-timeout", "60"]);
+    let owner = workspace.connect("obsportal", "obsportal").await;
+    let running = "SELECT count(*) FROM pg_stat_activity \
+                   WHERE state = 'active' AND query LIKE '%TAP_SCHEMA%columns%' \
+                   AND pid <> pg_backend_pid()";
+    let url = server.url(&format!("/tap/sync?LANG=ADQL&QUERY={}", encode(SLOW_QUERY)));
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let gave_up = tokio::spawn(async move { impatient.get(url).send().await.is_err() });
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while count(&owner, running).await == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(seen.is_ok(), "the slow query was never seen running");
+    assert!(gave_up.await.unwrap(), "the client gave up after 2 s");
+    let hung_up = std::time::Instant::now();
+    while count(&owner, running).await > 0 {
+        assert!(
+            hung_up.elapsed() < std::time::Duration::from_secs(1),
+            "the query still runs a second after its client left"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// With one connection for user queries, a second query waits for the first to end (here by
 /// its timeout) instead of failing or running beside it.
 #[tokio::test]
@@ -282,7 +317,8 @@ async fn user_queries_wait_for_a_free_connection() {
     let slow_answer = sent(SLOW_QUERY);
     let owner = workspace.connect("obsportal", "obsportal").await;
     let running = "SELECT count(*) FROM pg_stat_activity \
-                   WHERE state = 'active' AND query LIKE '%TAP_SCHEMA%columns%'";
+                   WHERE state = 'active' AND query LIKE '%TAP_SCHEMA%columns%' \
+                   AND pid <> pg_backend_pid()";
     while owner
         .query_one(running, &[])
         .await
