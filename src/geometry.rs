@@ -146,6 +146,39 @@ mod tests {
         assert!((dec_degrees - (49.0 + 20.0 / 60.0 + 57.12 / 3600.0)).abs() * 3600.0 < 0.5);
     }
 
+    /// ASPRO2's CHARA stations against CHARA's own (east, north, up) offsets from S1
+    /// (telescopes.chara, 2021, in shared/reference/instrument-modes.md), turned into the
+    /// equatorial frame at S1's latitude +34d13m27.78s: X = -sin(lat) N + cos(lat) U, Y = E,
+    /// Z = cos(lat) N + sin(lat) U.
+    #[test]
+    fn charas_stations_agree_with_charas_own_survey() {
+        let chara = site("CHARA").unwrap();
+        let latitude = (34.0 + 13.0 / 60.0 + 27.78 / 3600.0f64).to_radians();
+        let survey = [
+            ("S2", [-5.75, 33.58, 0.65]),
+            ("E1", [125.34, 305.93, -5.91]),
+            ("E2", [70.39, 269.71, -2.79]),
+            ("W1", [-175.07, 216.32, -10.79]),
+            ("W2", [-69.09, 199.33, 0.47]),
+        ];
+        for (name, [east, north, up]) in survey {
+            let expected = [
+                -latitude.sin() * north + latitude.cos() * up,
+                east,
+                latitude.cos() * north + latitude.sin() * up,
+            ];
+            let aspro2 = chara.stations[name];
+            for axis in 0..3 {
+                assert!(
+                    (aspro2[axis] - expected[axis]).abs() < 0.02,
+                    "{name} axis {axis}: {aspro2:?} vs {expected:?}"
+                );
+            }
+        }
+        let west = chara.longitude().to_degrees();
+        assert!((west + 118.0570).abs() < 0.001, "Mount Wilson: {west}");
+    }
+
     #[test]
     fn a_baseline_seen_from_the_pole_keeps_its_ground_length() {
         // From the celestial pole every baseline's equatorial part is seen whole: length

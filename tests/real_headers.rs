@@ -111,3 +111,71 @@ async fn demo_data_publishes_only_aspro2_mode_names() {
     // (every mode's keywords are checked one by one in `ingest::instruments`' tests).
     assert!(seen.len() >= 4, "{seen:?}");
 }
+
+/// CHARA as the second interferometer: a log in the layout JMMC's OiDB reads, placed by the
+/// operator's positions table, searchable beside VLTI with computed baselines.
+#[tokio::test]
+async fn chara_logs_are_published_beside_vlti() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[]);
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/chara");
+    // The positions table first: it places the stars of the logs after it.
+    let summary = workspace.ingest_ok(&[
+        folder.join("positions.csv"),
+        folder.join("observations.csv"),
+    ]);
+    assert!(summary.contains("8 headers read"), "{summary}");
+    assert!(summary.contains("accepted as exposures: 6"), "{summary}");
+    assert!(
+        summary.contains("dropped: 2 (no position for the star's name 1, unknown type 1)"),
+        "{summary}"
+    );
+
+    let (status, body) =
+        get(&server.url("/search.votable?interferometer=CHARA&all_fields=true")).await;
+    assert_eq!(status, 200, "{body}");
+    let table = VoTable::parse(&body);
+    assert_eq!(table.rows.len(), 6);
+    let aspro2 = aspro2_modes();
+    let instruments = table.column("instrument_name");
+    let modes = table.column("instrument_mode");
+    for (instrument, mode) in instruments.iter().zip(&modes) {
+        // "H-band" is no ASPRO2 mode of CLIMB: published without one, never as written.
+        assert!(
+            mode.is_empty() || aspro2.contains(&(instrument.to_string(), mode.to_string())),
+            "{instrument} {mode:?}"
+        );
+    }
+    assert_eq!(modes.iter().filter(|m| m.is_empty()).count(), 1);
+    assert_eq!(
+        table.column("obs_type"),
+        [
+            "science",
+            "calibrator",
+            "calibrator",
+            "science",
+            "science",
+            "science"
+        ]
+    );
+    assert_eq!(
+        table.column("interferometer_stations")[3],
+        "S1 S2 E1 E2 W1 W2"
+    );
+    // Baselines computed from CHARA's stations: fifteen pairs for six telescopes, each no
+    // longer than the longest baseline CHARA has (E1-W1, 331 m).
+    let baselines = table.column("exp_projected_baselines")[3];
+    assert_eq!(baselines.matches("'length'").count(), 15, "{baselines}");
+    for length in baselines.split("'start': '").skip(1).step_by(2) {
+        let metres: f64 = length.split('\'').next().unwrap().parse().unwrap();
+        assert!(metres > 0.0 && metres < 331.5, "{metres}");
+    }
+    // CHARA's data stay proprietary for 18 months: 2019-06-14 becomes public on 2020-12-14.
+    assert!(
+        table.column("exp_date_release")[0].starts_with("2020-12-14"),
+        "{body}"
+    );
+    // Beside VLTI: the search without an interferometer finds them too.
+    let (_, all) = get(&server.url("/search.votable?target=Vega")).await;
+    assert_eq!(VoTable::parse(&all).rows.len(), 2);
+}

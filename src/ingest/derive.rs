@@ -61,6 +61,8 @@ const DPR_TYPE: &str = "HIERARCH ESO DPR TYPE";
 const DPR_TECH: &str = "HIERARCH ESO DPR TECH";
 const PRO_CATG: &str = "HIERARCH ESO PRO CATG";
 const TPL_ID: &str = "HIERARCH ESO TPL ID";
+/// Written by the CHARA log reader for each row (`sources::chara_log`).
+const CHARA_TYPE: &str = "CHARA TYPE";
 const NTEL: &str = "HIERARCH ESO ISS CONF NTEL";
 const SEEING: [&str; 2] = [
     "HIERARCH ESO ISS AMBI FWHM START",
@@ -97,9 +99,10 @@ pub(crate) fn derive(dp_id: &str, header: &Header, instruments: &Instruments) ->
     let Some(instrument) = instruments.get(header.text("INSTRUME").unwrap_or("")) else {
         return Verdict::Dropped("not an interferometric instrument".into());
     };
-    let classified = match header.text(DPR_CATG) {
-        Some(category) => classify_raw(header, instrument, category),
-        None => classify_product(header),
+    let classified = match (header.text(DPR_CATG), header.text(CHARA_TYPE)) {
+        (Some(category), _) => classify_raw(header, instrument, category),
+        (None, Some(kind)) => classify_chara_log(kind),
+        (None, None) => classify_product(header),
     };
     match classified {
         Err(reason) => Verdict::Dropped(reason),
@@ -152,6 +155,18 @@ fn classify_raw(
     Ok(obs_type)
 }
 
+/// A row of a CHARA observation log (see `sources::chara_log`): OBJ is a science target,
+/// CAL1/CAL2 calibrators, CHK a check star observed to verify the calibration (a calibrator
+/// too); UNKNO says nothing an astronomer could use.
+fn classify_chara_log(kind: &str) -> Result<&'static str, String> {
+    match kind {
+        "OBJ" => Ok("science"),
+        "CAL1" | "CAL2" | "CHK" => Ok("calibrator"),
+        "UNKNO" => Err("unknown type".into()),
+        other => Err(format!("log type {}", other.to_ascii_lowercase())),
+    }
+}
+
 /// A pipeline product whose DPR cards were stripped (GRAVITY, MATISSE): an exposure when its
 /// template is an observation's; calibrators show in `OBJECT = 'STD'` (MATISSE) or in the
 /// product's category (GRAVITY's `..._CAL_VIS...`, `CALIB_...`).
@@ -177,6 +192,10 @@ fn build_exposure(
 ) -> Result<Exposure, String> {
     let mjd_start = header.number("MJD-OBS").ok_or("no MJD-OBS")?;
     let (Some(ra), Some(dec)) = (header.number("RA"), header.number("DEC")) else {
+        // CHARA logs name stars without positions: placed from a positions table, never guessed.
+        if header.text(CHARA_TYPE).is_some() {
+            return Err("no position for the star's name".into());
+        }
         return Err("no position".into());
     };
     let mut log = ValidationLog::default();
@@ -187,12 +206,15 @@ fn build_exposure(
         .as_deref()
         .and_then(|name| instrument.mode_info(name));
 
+    // Sources that never give one (CHARA's logs: an instant per observation) are not faulted.
     let exptime = instrument.duration(header).or_else(|| {
-        log.messages.push(format!(
-            "No integration time from {}",
-            instrument.duration.join(" or ")
-        ));
-        log.configuration_missing = true;
+        if !instrument.duration.is_empty() {
+            log.messages.push(format!(
+                "No integration time from {}",
+                instrument.duration.join(" or ")
+            ));
+            log.configuration_missing = true;
+        }
         None
     });
     let stations = read_stations(header, &mut log);
@@ -231,9 +253,13 @@ fn build_exposure(
         em_res_power: mode_info.map(|m| m.res_power),
         instrument_mode,
         instrument_submode,
-        program_id: header.text("HIERARCH ESO OBS PROG ID").map(str::to_string),
+        program_id: header
+            .text("HIERARCH ESO OBS PROG ID")
+            .or_else(|| header.text("CHARA PROGRAM"))
+            .map(str::to_string),
         pi_coi: header
             .text("HIERARCH ESO OBS PI-COI NAME")
+            .or_else(|| header.text("CHARA PI"))
             .map(str::to_string),
         // -1 and other negative ids are placeholders.
         ob_id: header
@@ -255,7 +281,7 @@ fn build_exposure(
         seeing,
         validation_level: log.level(),
         validation_log: log.messages,
-        date_release: release_date(mjd_start),
+        date_release: release_date(mjd_start, instrument.proprietary_months),
     })
 }
 
@@ -324,6 +350,10 @@ impl ValidationLog {
 
 /// Stations in ISS CONF order; UT stations are written U1..U4 as ASPRO2 names them.
 fn read_stations(header: &Header, log: &mut ValidationLog) -> Option<Vec<String>> {
+    // A CHARA log row names its telescopes (up to six) in one field.
+    if let Some(stations) = header.text("CHARA STATIONS") {
+        return Some(stations.split(' ').map(normalise_station).collect());
+    }
     let count = match header.number(NTEL) {
         Some(n) if n >= 1.0 => (n as usize).min(MAX_STATIONS),
         _ => {
@@ -364,9 +394,9 @@ fn mean<const N: usize>(values: [Option<f64>; N]) -> Option<f64> {
     (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64)
 }
 
-/// ESO's standard proprietary period: one year after the observation.
-fn release_date(mjd_start: f64) -> Option<DateTime<Utc>> {
-    crate::mjd::to_datetime(mjd_start)?.checked_add_months(Months::new(12))
+/// When the data become public: the interferometer's proprietary period after the exposure.
+fn release_date(mjd_start: f64, proprietary_months: u32) -> Option<DateTime<Utc>> {
+    crate::mjd::to_datetime(mjd_start)?.checked_add_months(Months::new(proprietary_months))
 }
 
 #[cfg(test)]
@@ -712,7 +742,7 @@ mod tests {
     #[test]
     fn release_is_a_year_after_the_exposure() {
         assert_eq!(
-            release_date(58857.5).unwrap().to_rfc3339(),
+            release_date(58857.5, 12).unwrap().to_rfc3339(),
             "2021-01-09T12:00:00+00:00"
         );
     }

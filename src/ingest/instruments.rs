@@ -29,6 +29,9 @@ pub(crate) struct Instrument {
     pub(crate) techniques: Vec<String>,
     /// Where the integration time comes from, most trusted first: `KEY` or `NDIT * DIT`.
     pub(crate) duration: Vec<String>,
+    /// How long its data stay the observers' alone: ESO's year, CHARA's 18 months.
+    #[serde(default = "a_year")]
+    pub(crate) proprietary_months: u32,
     pub(crate) mode_rule: Vec<Rule>,
     #[serde(default)]
     pub(crate) submode_rule: Vec<Rule>,
@@ -79,6 +82,10 @@ pub(crate) struct Submode {
 
 fn vlti() -> String {
     "VLTI".into()
+}
+
+fn a_year() -> u32 {
+    12
 }
 
 fn interferometry() -> Vec<String> {
@@ -304,7 +311,8 @@ mod tests {
     #[test]
     fn each_mode_and_submode_is_named_back_from_its_own_keywords() {
         let instruments = Instruments::load();
-        assert_eq!(instruments.list.len(), 5);
+        // Five at the VLTI, nine at CHARA.
+        assert_eq!(instruments.list.len(), 14);
         for instrument in &instruments.list {
             for mode in &instrument.modes {
                 let pairs: Vec<(&str, &str)> = mode

@@ -5,6 +5,7 @@
 //! everything set-based. A corrupt file aborts the COPY, and the database stays as it was.
 
 mod baselines;
+mod chara_log;
 pub mod demo;
 mod derive;
 mod fits;
@@ -37,6 +38,13 @@ pub enum IngestError {
     },
     #[error("{path}: {error}")]
     Io { path: String, error: std::io::Error },
+    /// A CSV table (a CHARA log, a positions table) with a row that cannot be read.
+    #[error("{source_name}, line {line}: {problem}")]
+    BadTable {
+        source_name: String,
+        line: usize,
+        problem: String,
+    },
     #[error("no path given to ingest")]
     NothingToRead,
     #[error("database: {0}")]

@@ -1,13 +1,16 @@
 //! Finds headers in what the operator names: files, directories (recursively), `.tar` and
 //! `.tar.gz` bundles, gzip-compressed files. FITS files (`.fits`, `.fits.gz`) give their primary
-//! header only; any other file is read as header text, possibly several headers in a row.
+//! header only; `.csv` files are CHARA observation logs or the positions tables that place
+//! their stars (`chara_log`), told apart by their header line; any other file is read as
+//! header text, possibly several headers in a row.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
+use super::chara_log::{self, CsvKind, Positions};
 use super::fits::{Header, HeaderReader};
 use super::IngestError;
 
@@ -16,6 +19,8 @@ pub(crate) fn for_each_header(
     paths: &[PathBuf],
     each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
+    // Positions tables read so far place the stars of the CHARA logs that follow them.
+    let mut positions = Positions::default();
     for path in paths {
         if path.is_dir() {
             let mut files: Vec<PathBuf> = Vec::new();
@@ -29,10 +34,10 @@ pub(crate) fn for_each_header(
                 }
             }
             for file in files {
-                read_file(&file, each)?;
+                read_file(&file, &mut positions, each)?;
             }
         } else {
-            read_file(path, each)?;
+            read_file(path, &mut positions, each)?;
         }
     }
     Ok(())
@@ -40,6 +45,7 @@ pub(crate) fn for_each_header(
 
 fn read_file(
     path: &Path,
+    positions: &mut Positions,
     each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     let name = path.display().to_string();
@@ -47,21 +53,25 @@ fn read_file(
         path: name.clone(),
         error,
     })?;
-    read_stream(&name, Box::new(file), each)
+    read_stream(&name, Box::new(file), positions, each)
 }
 
 /// Dispatches on the name: bundles are opened, compressed files decompressed, the rest read.
 fn read_stream(
     name: &str,
     input: Box<dyn Read + '_>,
+    positions: &mut Positions,
     each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") {
-        return read_tar(name, Box::new(MultiGzDecoder::new(input)), each);
+        return read_tar(name, Box::new(MultiGzDecoder::new(input)), positions, each);
     }
     if lower.ends_with(".tar") {
-        return read_tar(name, input, each);
+        return read_tar(name, input, positions, each);
+    }
+    if lower.ends_with(".csv") {
+        return read_csv(name, input, positions, each);
     }
     let primary_only = [".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz"]
         .iter()
@@ -89,6 +99,7 @@ fn read_stream(
 fn read_tar(
     name: &str,
     input: Box<dyn Read + '_>,
+    positions: &mut Positions,
     each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
     let io_error = |error| IngestError::Io {
@@ -102,7 +113,36 @@ fn read_tar(
             continue;
         }
         let member = format!("{name}:{}", entry.path().map_err(io_error)?.display());
-        read_stream(&member, Box::new(entry), each)?;
+        read_stream(&member, Box::new(entry), positions, each)?;
     }
     Ok(())
+}
+
+/// A CSV table: a CHARA log or a positions table, by its header line.
+fn read_csv(
+    name: &str,
+    input: Box<dyn Read + '_>,
+    positions: &mut Positions,
+    each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
+) -> Result<(), IngestError> {
+    let mut lines = BufReader::new(input);
+    let mut header_line = String::new();
+    lines
+        .read_line(&mut header_line)
+        .map_err(|error| IngestError::Io {
+            path: name.to_string(),
+            error,
+        })?;
+    match chara_log::csv_kind(&header_line) {
+        Some(CsvKind::Log) => chara_log::read_log(name, lines, positions, each),
+        Some(CsvKind::Positions) => chara_log::read_positions(name, lines, positions),
+        None => Err(IngestError::BadTable {
+            source_name: name.to_string(),
+            line: 1,
+            problem: format!(
+                "a CSV file is a CHARA log (UT-DATE,STAR,...,T0_500nm) or a positions table (name,ra,dec), not {:?}",
+                header_line.trim()
+            ),
+        }),
+    }
 }
