@@ -178,4 +178,31 @@ async fn chara_logs_are_published_beside_vlti() {
     // Beside VLTI: the search without an interferometer finds them too.
     let (_, all) = get(&server.url("/search.votable?target=Vega")).await;
     assert_eq!(VoTable::parse(&all).rows.len(), 2);
+
+    // Without a positions table, stars are placed by the names of targets already known: the
+    // VLTI's DelSco and AS_209 take CHARA's "Del Sco" and "AS 209", and become their targets.
+    let headers = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/eso-headers");
+    workspace.ingest_ok(&[headers]);
+    let summary = workspace.ingest_ok(&[folder.join("known-targets.csv")]);
+    assert!(summary.contains("accepted as exposures: 2"), "{summary}");
+    assert!(summary.contains("(0 new targets)"), "{summary}");
+    // Published under the target's name, which the VLTI gave first.
+    for star in ["DelSco", "AS_209"] {
+        let (_, body) = get(&server.url(&format!("/search.votable?target={star}"))).await;
+        let table = VoTable::parse(&body);
+        let mut interferometers = table.column("interferometer_name");
+        interferometers.sort();
+        assert_eq!(interferometers, ["CHARA", "VLTI"], "{star}");
+        let (_, body) = get(&server.url(&format!(
+            "/search.votable?ra={}&dec={}&radius=5",
+            table.column("target_ra")[0],
+            table.column("target_dec")[0]
+        )))
+        .await;
+        let around = VoTable::parse(&body);
+        let targets: std::collections::BTreeSet<&str> =
+            around.column("target_id").into_iter().collect();
+        assert_eq!(targets.len(), 1, "{star}: one target for VLTI and CHARA");
+        assert_eq!(around.rows.len(), 2, "{star}: its VLTI and CHARA exposures");
+    }
 }

@@ -4,9 +4,10 @@
 //! names; SCOPES the telescopes run together (`S2E1E2W2`).
 //!
 //! Each row becomes a header of its own (its fields as keywords) and goes through the same
-//! derivation as ESO's. Logs name stars without positions: a positions table the operator gives
-//! (CSV `name,ra,dec` in degrees, named before the logs on the command line) places them; a row
-//! whose star it does not name is dropped with that reason, never guessed.
+//! derivation as ESO's. Logs name stars without positions: the names of targets already in the
+//! database place them, and a positions table the operator gives (CSV `name,ra,dec` in degrees,
+//! named before the logs on the command line) adds to or overrides those; a row whose star
+//! neither names is dropped with that reason, never guessed.
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -33,6 +34,16 @@ impl Positions {
             .filter(|c| !c.is_whitespace() && *c != '_')
             .flat_map(char::to_uppercase)
             .collect()
+    }
+
+    /// Names of targets already in the database, with their positions. Where one name is used
+    /// by several targets, the last given wins: callers list the most observed last.
+    pub(crate) fn known(names: impl Iterator<Item = (String, f64, f64)>) -> Positions {
+        Positions(
+            names
+                .map(|(name, ra, dec)| (Self::key(&name), (ra, dec)))
+                .collect(),
+        )
     }
 
     fn get(&self, name: &str) -> Option<(f64, f64)> {

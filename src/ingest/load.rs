@@ -14,7 +14,8 @@ use tokio::sync::mpsc;
 
 use super::derive::{self, Exposure, Verdict};
 use super::fits::Header;
-use super::{sources, ImportSummary, IngestError, Instruments};
+use super::sources::{self, Positions};
+use super::{ImportSummary, IngestError, Instruments};
 
 /// Two pointings closer than this are the same target.
 const TARGET_RADIUS_ARCSEC: f64 = 5.0;
@@ -126,7 +127,23 @@ pub async fn import(
     let (chunks, mut received) = mpsc::channel::<Bytes>(8);
     let progress = std::sync::Arc::new(progress);
     let reader_progress = progress.clone();
-    let reader = tokio::task::spawn_blocking(move || read_all(&paths, &chunks, &reader_progress));
+    // Star names of targets already known place CHARA log rows too (an operator's positions
+    // table, read with the logs, still has the last word).
+    let known = Positions::known(
+        transaction
+            .query(
+                "SELECT e.target_name, t.ra, t.dec FROM obsportal.exposure e
+                   JOIN obsportal.target t ON t.id = e.target_id
+                  GROUP BY e.target_name, t.id, t.ra, t.dec
+                  ORDER BY count(*)",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2))),
+    );
+    let reader =
+        tokio::task::spawn_blocking(move || read_all(&paths, known, &chunks, &reader_progress));
 
     let sink = transaction.copy_in("COPY staged_header FROM STDIN").await?;
     futures_util::pin_mut!(sink);
@@ -186,6 +203,7 @@ pub async fn import(
 /// The reader thread: every header to one COPY row, sent in chunks.
 fn read_all(
     paths: &[PathBuf],
+    positions: Positions,
     chunks: &mpsc::Sender<Bytes>,
     progress: &Progress,
 ) -> Result<ReadCounts, IngestError> {
@@ -194,7 +212,7 @@ fn read_all(
     let mut buffer = BytesMut::with_capacity(CHUNK_BYTES + (1 << 16));
     let mut busy_since = Instant::now();
     let mut row = CopyRow::default();
-    sources::for_each_header(paths, &mut |source: &str, header: Header| {
+    sources::for_each_header(paths, positions, &mut |source: &str, header: Header| {
         counts.headers += 1;
         let Some(dp_id) = derive::dp_id(&header, &instruments) else {
             return Err(IngestError::NoDpId {

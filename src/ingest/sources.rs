@@ -10,17 +10,18 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use super::chara_log::{self, CsvKind, Positions};
+pub(crate) use super::chara_log::Positions;
+use super::chara_log::{self, CsvKind};
 use super::fits::{Header, HeaderReader};
 use super::IngestError;
 
 /// Calls `each(source name, header)` for every header under `paths`, in a stable order.
 pub(crate) fn for_each_header(
     paths: &[PathBuf],
+    mut positions: Positions,
     each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
-    // Positions tables read so far place the stars of the CHARA logs that follow them.
-    let mut positions = Positions::default();
+    // `positions` places the stars of CHARA logs; tables read on the way add to it.
     for path in paths {
         if path.is_dir() {
             let mut files: Vec<PathBuf> = Vec::new();
