@@ -347,15 +347,32 @@ async fn load_demo_data_if_empty(
     } else {
         settings.data_dir.clone()
     };
-    let path = directory.join(format!("demo-headers-{exposures}.hdr"));
-    tracing::info!(exposures, path = %path.display(), "generating demo headers");
-    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-    let mut writer = BufWriter::new(file);
-    demo::write_demo_headers(&mut writer, exposures, 1)?;
-    writer.flush()?;
-    drop(writer);
-    let summary = ingest_paths(db, vec![path.clone()], Progress::Log).await?;
-    std::fs::remove_file(&path).ok();
+    // A tenth of them at CHARA: a log and the table placing its stars, imported after it.
+    let chara = exposures / 10;
+    let paths = [
+        "demo-headers.hdr",
+        "demo-chara-positions.csv",
+        "demo-chara-log.csv",
+    ]
+    .map(|name| directory.join(format!("{exposures}-{name}")));
+    tracing::info!(exposures, path = %paths[0].display(), "generating demo headers");
+    let create = |path: &std::path::Path| {
+        File::create(path)
+            .map(BufWriter::new)
+            .with_context(|| format!("creating {}", path.display()))
+    };
+    let mut headers = create(&paths[0])?;
+    demo::write_demo_headers(&mut headers, exposures - chara, 1)?;
+    headers.flush()?;
+    let (mut positions, mut log) = (create(&paths[1])?, create(&paths[2])?);
+    demo::write_demo_chara(&mut log, &mut positions, chara, 1)?;
+    positions.flush()?;
+    log.flush()?;
+    drop((headers, positions, log));
+    let summary = ingest_paths(db, paths.to_vec(), Progress::Log).await?;
+    for path in &paths {
+        std::fs::remove_file(path).ok();
+    }
     eprintln!("{summary}");
     Ok(())
 }

@@ -206,3 +206,27 @@ async fn chara_logs_are_published_beside_vlti() {
         assert_eq!(around.rows.len(), 2, "{star}: its VLTI and CHARA exposures");
     }
 }
+
+/// The demo database the README's first command serves covers CHARA too: a tenth of its
+/// exposures, placed, with ASPRO2's modes.
+#[tokio::test]
+async fn the_demo_database_has_chara_beside_vlti() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "300"]);
+    let (_, body) = get(&server.url("/search.votable?interferometer=CHARA")).await;
+    let chara = VoTable::parse(&body);
+    assert_eq!(chara.rows.len(), 30);
+    let aspro2 = aspro2_modes();
+    for (instrument, mode) in chara
+        .column("instrument_name")
+        .iter()
+        .zip(chara.column("instrument_mode"))
+    {
+        assert!(
+            aspro2.contains(&(instrument.to_string(), mode.to_string())),
+            "{instrument} {mode}"
+        );
+    }
+    let (_, body) = get(&server.url("/search.votable?interferometer=VLTI")).await;
+    assert_eq!(VoTable::parse(&body).rows.len(), 270);
+}

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::f64::consts::PI;
 use std::io::{self, Write};
 
+use chrono::Datelike;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -503,6 +504,71 @@ impl Cards {
 
 fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
+}
+
+/// CHARA's combiners as the demo data uses them: ASPRO2's name, modes, telescopes combined.
+const CHARA_COMBINERS: &[(&str, &[&str], usize)] = &[
+    ("CLIMB", &["H", "K-Prime"], 3),
+    ("CLASSIC", &["H", "K-Prime"], 2),
+    ("MIRCX-MYSTIC", &["Low_H", "Medium_H", "Low_K"], 6),
+    ("SPICA", &["LR", "MR640"], 6),
+    ("PAVO", &["R"], 3),
+    ("VEGA", &["R2656"], 4),
+];
+const CHARA_STATIONS: [&str; 6] = ["S1", "S2", "E1", "E2", "W1", "W2"];
+
+/// A CHARA observation log of `observations` rows in the layout JMMC's OiDB reads, and the
+/// positions table that places its stars (northern ones of the same kind of sky as the VLTI
+/// demo), the same for the same seed. Returns the rows written.
+pub fn write_demo_chara(
+    log: &mut impl Write,
+    positions: &mut impl Write,
+    observations: u64,
+    seed: u64,
+) -> io::Result<u64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xC4A2A);
+    let stars: Vec<Star> = make_stars(&mut rng, 120)
+        .into_iter()
+        .filter(|star| star.dec > -25.0)
+        .collect();
+    writeln!(positions, "name,ra,dec")?;
+    for star in &stars {
+        writeln!(positions, "{},{:.6},{:.6}", star.name, star.ra, star.dec)?;
+    }
+    writeln!(
+        log,
+        "UT-DATE,STAR,PI,PROGRAM,COMBINER,TYPE,MJD,FILTER,SCOPES,B1,B2,B3,T0_OBS,T0_500nm"
+    )?;
+    for index in 0..observations {
+        let star = &stars[rng.gen_range(0..stars.len())];
+        let (combiner, modes, telescopes) =
+            CHARA_COMBINERS[rng.gen_range(0..CHARA_COMBINERS.len())];
+        let mut scopes = CHARA_STATIONS.to_vec();
+        scopes.shuffle(&mut rng);
+        scopes.truncate(telescopes);
+        // Nights from 2012 to 2025, 03h to 12h UT at Mount Wilson.
+        let night = 55_927.0 + rng.gen_range(0..5000) as f64;
+        let mjd = night + rng.gen_range(3.0..12.0) / 24.0 + index as f64 * 1e-7;
+        let date = crate::mjd::to_datetime(mjd).expect("demo dates are in range");
+        let kind = if rng.gen_bool(0.25) { "CAL1" } else { "OBJ" };
+        let pi = SURNAMES[rng.gen_range(0..SURNAMES.len())];
+        writeln!(
+            log,
+            "{},{},{pi},{}{}-{}{:02},{combiner},{kind},{mjd:.7},{},{},,,,{:.1},{:.1}",
+            date.format("%Y-%m-%d"),
+            star.name,
+            date.year(),
+            // CHARA's semesters: A from January, B from July.
+            if date.month() < 7 { "A" } else { "B" },
+            &pi[..1],
+            rng.gen_range(1..30),
+            modes[rng.gen_range(0..modes.len())],
+            scopes.concat(),
+            rng.gen_range(2.0..6.0),
+            rng.gen_range(3.0..9.0),
+        )?;
+    }
+    Ok(observations)
 }
 
 /// Science stars clustered on the sky (star-forming regions, the Galactic Centre...), each
