@@ -46,18 +46,6 @@ impl Kind {
 }
 
 const INSTRUMENTS: [&str; 5] = ["GRAVITY", "MATISSE", "PIONIER", "AMBER", "MIDI"];
-const SORTS: [&str; 9] = [
-    "exp_mjd_start",
-    "target_name",
-    "instrument_name",
-    "instrument_mode",
-    "interferometer_stations",
-    "obs_program",
-    "obs_type",
-    "exp_seeing",
-    "exp_tau0",
-];
-
 /// One request of a kind, and whether its answer is whole.
 async fn request(
     connection: &mut Connection,
@@ -95,7 +83,8 @@ async fn request(
             .is_complete_votable(),
         Kind::Page => {
             let instrument = INSTRUMENTS[(pick % 5) as usize];
-            let sort = SORTS[(pick / 5 % 9) as usize];
+            let sorts = obsportal::portal::search_page::SORTABLE;
+            let sort = sorts[(pick / 5 % sorts.len() as u64) as usize].0;
             let order = if (pick / 45).is_multiple_of(2) {
                 "asc"
             } else {

@@ -72,12 +72,7 @@ impl Connection {
             body.len()
         )
         .unwrap();
-        self.stream
-            .get_mut()
-            .write_all(&self.request)
-            .await
-            .unwrap();
-        self.read_answer().await
+        self.send().await
     }
 
     /// GETs `path` (with its query string) and reads the whole answer.
@@ -89,6 +84,11 @@ impl Connection {
             self.host
         )
         .unwrap();
+        self.send().await
+    }
+
+    /// Sends the request written in `self.request` and reads the whole answer.
+    async fn send(&mut self) -> Answer {
         self.stream
             .get_mut()
             .write_all(&self.request)

@@ -79,23 +79,37 @@ fn bad(source: &str, line: usize, problem: String) -> IngestError {
     }
 }
 
+/// The rows after a CSV file's header line: line number (from 1, the header line's) and
+/// fields, blank lines skipped.
+fn rows<'a>(
+    source: &'a str,
+    lines: impl BufRead + 'a,
+) -> impl Iterator<Item = Result<(usize, Vec<String>), IngestError>> + 'a {
+    lines
+        .lines()
+        .enumerate()
+        .map(move |(index, line)| {
+            let line = line.map_err(|error| IngestError::Io {
+                path: source.to_string(),
+                error,
+            })?;
+            let fields = line.split(',').map(|f| f.trim().to_string()).collect();
+            Ok((index + 2, fields, line))
+        })
+        .filter(|row| !matches!(row, Ok((_, _, line)) if line.trim().is_empty()))
+        .map(|row| row.map(|(number, fields, _)| (number, fields)))
+}
+
 /// Adds a positions table's rows (after its header line) to `positions`.
 pub(crate) fn read_positions(
     source: &str,
     lines: impl BufRead,
     positions: &mut Positions,
 ) -> Result<(), IngestError> {
-    for (index, line) in lines.lines().enumerate() {
-        let line_number = index + 2;
-        let line = line.map_err(|error| IngestError::Io {
-            path: source.to_string(),
-            error,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        let [name, ra, dec] = fields[..] else {
+    for row in rows(source, lines) {
+        let (line_number, fields) = row?;
+        let line = fields.join(",");
+        let [name, ra, dec] = &fields[..] else {
             return Err(bad(
                 source,
                 line_number,
@@ -126,16 +140,8 @@ pub(crate) fn read_log(
     positions: &Positions,
     each: &mut dyn FnMut(&str, Header) -> Result<(), IngestError>,
 ) -> Result<(), IngestError> {
-    for (index, line) in lines.lines().enumerate() {
-        let line_number = index + 2;
-        let line = line.map_err(|error| IngestError::Io {
-            path: source.to_string(),
-            error,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+    for row in rows(source, lines) {
+        let (line_number, fields) = row?;
         if fields.len() != LOG_COLUMNS.len() {
             return Err(bad(
                 source,
@@ -143,7 +149,8 @@ pub(crate) fn read_log(
                 format!("{} columns, expected {}", fields.len(), LOG_COLUMNS.len()),
             ));
         }
-        let field = |name: &str| fields[LOG_COLUMNS.iter().position(|c| *c == name).unwrap()];
+        let field =
+            |name: &str| fields[LOG_COLUMNS.iter().position(|c| *c == name).unwrap()].as_str();
         let mjd: f64 = field("MJD").parse().map_err(|_| {
             bad(
                 source,

@@ -17,8 +17,8 @@ use crate::server::AppState;
 const PAGE_SIZES: [i64; 3] = [20, 50, 100];
 const DEFAULT_PAGE_SIZE: i64 = 50;
 
-/// Columns a visitor may sort by: (parameter value, SQL column, header).
-const SORTABLE: &[(&str, &str)] = &[
+/// Columns a visitor may sort by: (column, header).
+pub const SORTABLE: &[(&str, &str)] = &[
     ("exp_mjd_start", "Start (UTC)"),
     ("target_name", "Target"),
     ("instrument_name", "Instrument"),
