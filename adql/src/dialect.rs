@@ -132,15 +132,6 @@ pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
             )
             .with_hint("remove the ';' and what follows it"));
         }
-        if let Token::Neq = token.token {
-            let (line, column) = (token.span.start.line, token.span.start.column);
-            if text_at(text, line, column).starts_with('!') {
-                return Err(
-                    AdqlError::new(ErrorKind::Syntax, "'!=' is not ADQL", (line, column))
-                        .with_hint("write <> for 'not equal'"),
-                );
-            }
-        }
     }
     // Before anything recursive builds or walks a tree: see `depth`.
     crate::depth::check_depth(&tokens)?;
@@ -190,17 +181,6 @@ fn check_characters(text: &str) -> Result<(), AdqlError> {
         }
     }
     Ok(())
-}
-
-fn text_at(text: &str, line: u64, column: u64) -> &str {
-    let Some(line_text) = text.lines().nth(line.saturating_sub(1) as usize) else {
-        return "";
-    };
-    let start = line_text
-        .char_indices()
-        .nth(column.saturating_sub(1) as usize)
-        .map_or(line_text.len(), |(i, _)| i);
-    &line_text[start..]
 }
 
 fn parser_error(error: &ParserError, text: &str) -> AdqlError {
