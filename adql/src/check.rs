@@ -349,7 +349,7 @@ impl Checker<'_> {
         let filter = select
             .selection
             .as_ref()
-            .map(|e| self.expr(e, &scope))
+            .map(|e| self.condition(e, &scope, "WHERE"))
             .transpose()?;
         let group_by = match &select.group_by {
             sql::GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs
@@ -366,7 +366,7 @@ impl Checker<'_> {
         let having = select
             .having
             .as_ref()
-            .map(|e| self.expr(e, &scope))
+            .map(|e| self.condition(e, &scope, "HAVING"))
             .transpose()?;
         Ok((
             Select {
@@ -769,6 +769,36 @@ impl Checker<'_> {
         self.expr(expr, scope)
     }
 
+    /// A WHERE or HAVING condition: a comparison, not a value (PostgreSQL refused a number
+    /// there as a server error; ADQL's CONTAINS gives 0 or 1 and is compared).
+    fn condition(
+        &mut self,
+        expr: &sql::Expr,
+        scope: &Scope<'_>,
+        clause: &str,
+    ) -> Result<Expr, AdqlError> {
+        let checked = self.expr(expr, scope)?;
+        match kind_of(&checked, scope) {
+            ColumnType::Boolean | ColumnType::Unknown => Ok(checked),
+            kind => {
+                let mut error = AdqlError::new(
+                    ErrorKind::BadArguments,
+                    format!("{clause} needs a condition, not a {}", kind_name(kind)),
+                    position(expr.span()),
+                );
+                if let Expr::Call {
+                    function: Function::Contains | Function::Intersects,
+                    ..
+                } = checked
+                {
+                    error = error
+                        .with_hint("CONTAINS and INTERSECTS give 0 or 1: write CONTAINS(...) = 1");
+                }
+                Err(error)
+            }
+        }
+    }
+
     /// Recurses as deep as the expression: `depth` bounded that before parsing.
     fn expr(&mut self, expr: &sql::Expr, scope: &Scope<'_>) -> Result<Expr, AdqlError> {
         let boxed = |checker: &mut Self, e: &sql::Expr| checker.expr(e, scope).map(Box::new);
@@ -831,10 +861,20 @@ impl Checker<'_> {
                         ))
                     }
                 };
+                let (left, right) = (boxed(self, left)?, boxed(self, right)?);
+                // PostgreSQL has no || for pg_sphere's types: it failed there as a server error.
+                let geometry = |side: &Expr| kind_of(side, scope) == ColumnType::Geometry;
+                if operator == BinaryOperator::Concat && (geometry(&left) || geometry(&right)) {
+                    return Err(AdqlError::new(
+                        ErrorKind::BadArguments,
+                        "|| joins strings, not geometries",
+                        position(expr.span()),
+                    ));
+                }
                 Expr::Binary {
                     operator,
-                    left: boxed(self, left)?,
-                    right: boxed(self, right)?,
+                    left,
+                    right,
                 }
             }
             sql::Expr::IsNull(inner) => Expr::IsNull {
@@ -1501,6 +1541,17 @@ fn column_info<'s>(column: &ColumnRef, scope: &'s Scope<'_>) -> Option<&'s Colum
 }
 
 /// What kind of values an expression gives, as far as a result column needs to know.
+/// A value's kind as an error message says it.
+fn kind_name(kind: ColumnType) -> &'static str {
+    match kind {
+        ColumnType::Integer | ColumnType::Double => "number",
+        ColumnType::Text => "string",
+        ColumnType::Timestamp => "timestamp",
+        ColumnType::Geometry => "geometry",
+        ColumnType::Boolean | ColumnType::Unknown => "value",
+    }
+}
+
 fn kind_of(expr: &Expr, scope: &Scope<'_>) -> ColumnType {
     use BinaryOperator as B;
     match expr {
