@@ -48,32 +48,24 @@ pub(super) fn read_baselines(
             for (index, at) in ["START", "END"].into_iter().enumerate() {
                 let (length_key, angle_key) = (card("PBL", at), card("PBLA", at));
                 let seen = computed[index];
-                lengths[index] = match (header.number(&length_key), seen) {
-                    (Some(given), Some(seen)) => {
-                        if (given - seen.length).abs() > LENGTH_TOLERANCE {
-                            log.messages.push(format!(
-                                "'{length_key}' = {given} m, but {pair} seen from the target then is {:.3} m",
-                                seen.length
-                            ));
-                        }
-                        Some(given)
-                    }
-                    (Some(given), None) => Some(given),
-                    (None, seen) => seen.map(|seen| round3(seen.length)),
-                };
-                angles[index] = match (header.number(&angle_key), seen) {
-                    (Some(given), Some(seen)) => {
-                        if !same_angle(given, seen.angle) {
-                            log.messages.push(format!(
-                                "'{angle_key}' = {given} deg, but {pair} seen from the target then is at {:.2} deg",
-                                seen.angle
-                            ));
-                        }
-                        Some(given)
-                    }
-                    (Some(given), None) => Some(given),
-                    (None, seen) => seen.map(|seen| round3(seen.angle)),
-                };
+                lengths[index] = checked(
+                    header.number(&length_key),
+                    seen.map(|seen| seen.length),
+                    |given, ours| (given - ours).abs() <= LENGTH_TOLERANCE,
+                    |given, ours| {
+                        format!("'{length_key}' = {given} m, but {pair} seen from the target then is {ours:.3} m")
+                    },
+                    log,
+                );
+                angles[index] = checked(
+                    header.number(&angle_key),
+                    seen.map(|seen| seen.angle),
+                    same_angle,
+                    |given, ours| {
+                        format!("'{angle_key}' = {given} deg, but {pair} seen from the target then is at {ours:.2} deg")
+                    },
+                    log,
+                );
             }
             let from_header = ["PBL", "PBLA"].iter().any(|what| {
                 ["START", "END"]
@@ -119,6 +111,27 @@ pub(super) fn read_baselines(
         }
     }
     (Value::Object(json), format!("{{{}}}", text.join(", ")))
+}
+
+/// A value as published: the header's, checked against ours (a disagreement goes to the log),
+/// or ours, rounded, when the header has none.
+fn checked(
+    given: Option<f64>,
+    ours: Option<f64>,
+    agree: impl Fn(f64, f64) -> bool,
+    complaint: impl Fn(f64, f64) -> String,
+    log: &mut ValidationLog,
+) -> Option<f64> {
+    match (given, ours) {
+        (Some(given), Some(ours)) => {
+            if !agree(given, ours) {
+                log.messages.push(complaint(given, ours));
+            }
+            Some(given)
+        }
+        (Some(given), None) => Some(given),
+        (None, ours) => ours.map(round3),
+    }
 }
 
 /// Whether an ISS angle is the computed position angle (east of north). Headers of 2010 (AMBER,

@@ -308,6 +308,14 @@ mod tests {
         }
     }
 
+    fn header_of(keywords: &BTreeMap<String, String>) -> Header {
+        let pairs: Vec<(&str, &str)> = keywords
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        header(&pairs)
+    }
+
     #[test]
     fn each_mode_and_submode_is_named_back_from_its_own_keywords() {
         let instruments = Instruments::load();
@@ -315,13 +323,8 @@ mod tests {
         assert_eq!(instruments.list.len(), 14);
         for instrument in &instruments.list {
             for mode in &instrument.modes {
-                let pairs: Vec<(&str, &str)> = mode
-                    .keywords
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
                 assert_eq!(
-                    instrument.mode(&header(&pairs)),
+                    instrument.mode(&header_of(&mode.keywords)),
                     Naming::Named(mode.name.clone()),
                     "{}",
                     instrument.name
@@ -334,13 +337,8 @@ mod tests {
                 );
             }
             for submode in &instrument.submodes {
-                let pairs: Vec<(&str, &str)> = submode
-                    .keywords
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect();
                 assert_eq!(
-                    instrument.submode(&header(&pairs)),
+                    instrument.submode(&header_of(&submode.keywords)),
                     Naming::Named(submode.name.clone())
                 );
             }
