@@ -163,7 +163,11 @@ fn main() -> ExitCode {
     // query's tree, which the adql crate bounds and sizes (tokio's default is 2 MiB).
     runtime.thread_stack_size(adql::STACK_NEEDED);
     let runtime = runtime.enable_all().build().expect("tokio runtime");
-    match runtime.block_on(run(cli.command)) {
+    let result = runtime.block_on(run(cli.command));
+    // Work abandoned on the way out (demo headers still being generated after a stop) is not
+    // waited for: dropping the runtime would wait for every blocking task to finish.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -296,10 +300,18 @@ async fn serve_with(
     listen: SocketAddr,
     settings: &DbSettings,
     demo_rows: u64,
-    shutdown: ShutdownSignal,
+    mut shutdown: ShutdownSignal,
 ) -> anyhow::Result<()> {
     if demo_rows > 0 {
-        load_demo_data_if_empty(db, settings, demo_rows).await?;
+        // A stop asked for during the demo load (minutes for a large one) is acted on at once:
+        // the import's transaction is abandoned, so nothing of it is kept.
+        tokio::select! {
+            loaded = load_demo_data_if_empty(db, settings, demo_rows) => loaded?,
+            () = shutdown.received() => {
+                tracing::info!("stopped during the demo load: nothing of it was kept");
+                return Ok(());
+            }
+        }
     }
     let mut client = db.pool().get().await?;
     obsportal::tap::tap_schema::publish(&mut client)
@@ -361,14 +373,19 @@ async fn load_demo_data_if_empty(
             .map(BufWriter::new)
             .with_context(|| format!("creating {}", path.display()))
     };
-    let mut headers = create(&paths[0])?;
-    demo::write_demo_headers(&mut headers, exposures - chara, 1)?;
-    headers.flush()?;
-    let (mut positions, mut log) = (create(&paths[1])?, create(&paths[2])?);
-    demo::write_demo_chara(&mut log, &mut positions, chara, 1)?;
-    positions.flush()?;
-    log.flush()?;
-    drop((headers, positions, log));
+    let files = paths.clone();
+    // Generating takes seconds: off the runtime, so that a stop is heard meanwhile.
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut headers = create(&files[0])?;
+        demo::write_demo_headers(&mut headers, exposures - chara, 1)?;
+        headers.flush()?;
+        let (mut positions, mut log) = (create(&files[1])?, create(&files[2])?);
+        demo::write_demo_chara(&mut log, &mut positions, chara, 1)?;
+        positions.flush()?;
+        log.flush()?;
+        Ok(())
+    })
+    .await??;
     let summary = ingest_paths(db, paths.to_vec(), Progress::Log).await?;
     for path in &paths {
         std::fs::remove_file(path).ok();

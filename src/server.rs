@@ -78,8 +78,9 @@ pub async fn serve(
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
     });
+    let mut shutdown = shutdown;
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.received())
+        .with_graceful_shutdown(async move { shutdown.received().await })
         .await
 }
 
@@ -102,7 +103,7 @@ impl ShutdownSignal {
         })
     }
 
-    pub async fn received(mut self) {
+    pub async fn received(&mut self) {
         tokio::select! {
             _ = self.interrupt.recv() => {}
             _ = self.terminate.recv() => {}

@@ -222,3 +222,76 @@ fn a_data_directory_only_its_owner_can_reach() {
         assert!(output.status.success(), "{stderr}");
     }
 }
+
+/// SIGTERM while a large demo load is under way stops the server within seconds (it used to
+/// wait for the whole load: minutes, and Kubernetes would SIGKILL it), and nothing of the load
+/// is kept: the next start finds an empty database.
+#[tokio::test]
+async fn a_stop_during_the_demo_load_is_prompt_and_keeps_nothing() {
+    let workspace = Workspace::new();
+    let mut loading = std::process::Command::new(BINARY)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo-rows",
+            "400000",
+            "--data-dir",
+        ])
+        .arg(workspace.data_dir())
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Well into the load: the headers are being copied into the import's transaction.
+    assert!(wait_until(Duration::from_secs(60), || workspace
+        .postmaster_pid()
+        .is_some()));
+    // The pid file comes before the socket and the owner role: try until they are there.
+    let watcher = loop {
+        let connection = workspace.connection_string("obsportal", "obsportal");
+        match tokio_postgres::connect(&connection, tokio_postgres::NoTls).await {
+            Ok((client, driver)) => {
+                tokio::spawn(driver);
+                break client;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    let copying = "SELECT count(*) FROM pg_stat_activity \
+                   WHERE query LIKE 'COPY staged_header%' AND pid <> pg_backend_pid()";
+    let started = std::time::Instant::now();
+    while count(&watcher, copying).await == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the import never started"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(watcher);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(loading.try_wait().unwrap().is_none(), "still loading");
+    let asked = std::time::Instant::now();
+    kill(Pid::from_raw(loading.id() as i32), Signal::SIGTERM).unwrap();
+    let stopped = wait_until(Duration::from_secs(10), || {
+        loading.try_wait().unwrap().is_some()
+    });
+    assert!(stopped, "still running 10 s after SIGTERM");
+    assert!(loading.wait().unwrap().success());
+    assert!(asked.elapsed() < Duration::from_secs(10));
+    assert!(
+        wait_until(Duration::from_secs(10), || workspace
+            .postmaster_pid()
+            .is_none()),
+        "the cluster stopped with it"
+    );
+    let server = workspace.serve(&[]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM obsportal.exposure").await,
+        0
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM obsportal.header").await, 0);
+    drop(server);
+}
