@@ -2,12 +2,14 @@
 //! observations. See ARCHITECTURE.md for the map.
 
 pub mod db;
+pub mod formats;
 pub mod geometry;
 pub mod harvest;
+pub mod http;
 pub mod ingest;
 pub mod mjd;
-pub mod params;
 pub mod portal;
+pub mod query;
 pub mod results;
 pub mod schema;
 pub mod scs;

@@ -10,8 +10,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use obsportal::db::{Database, DbSettings};
+use obsportal::http::AppState;
 use obsportal::ingest::{self, demo, Progress};
-use obsportal::server::{self, AppState, ShutdownSignal};
+use obsportal::server::{self, ShutdownSignal};
 
 /// Faster than the system allocator for the many small allocations of parsing and writing rows.
 #[global_allocator]
@@ -44,6 +45,7 @@ impl DatabaseArgs {
             database_url: self.database_url.clone(),
             query_connections: obsportal::db::default_query_connections(),
             page_connections: obsportal::db::default_page_connections(),
+            query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
         }
     }
 }
@@ -192,8 +194,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             query_connections,
             page_connections,
         } => {
-            obsportal::db::set_query_timeout(std::time::Duration::from_secs(query_timeout))?;
             let mut settings = database.settings();
+            settings.query_timeout = std::time::Duration::from_secs(query_timeout);
             if let Some(connections) = query_connections {
                 settings.query_connections = connections.into();
             }

@@ -12,16 +12,15 @@
 use std::io;
 
 use axum::body::Body;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use deadpool_postgres::Pool;
 use futures_util::{pin_mut, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
-use crate::db::query_timeout;
+use crate::db::QueryPool;
 use crate::votable::{Cell, QueryStatus, ResultWriter};
 
 /// Rows a result holds when the client does not say (MAXREC), and the most it may ask for:
@@ -77,6 +76,19 @@ pub struct ResultQuery {
     pub max_rows: Option<u64>,
 }
 
+impl ResultQuery {
+    /// A query of this service's own (a page's), its parameters' types inferred by
+    /// PostgreSQL, all its rows wanted.
+    pub fn new(sql: impl Into<String>, parameters: Vec<SqlParameter>) -> Self {
+        ResultQuery {
+            sql: sql.into(),
+            parameters,
+            parameter_types: Vec::new(),
+            max_rows: None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ResultError {
     /// The client's query ran past the statement timeout: the client's to change, so a 400,
@@ -99,33 +111,11 @@ pub enum ResultError {
     Database(#[source] tokio_postgres::Error),
 }
 
-impl ResultError {
-    /// The HTTP status of the answer that reports this error.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ResultError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ResultError::Timeout(_) | ResultError::Data(_) => StatusCode::BAD_REQUEST,
-            ResultError::Unwritable | ResultError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-impl IntoResponse for ResultError {
-    fn into_response(self) -> Response {
-        (
-            self.status(),
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            self.to_string(),
-        )
-            .into_response()
-    }
-}
-
 /// Starts the query. A result that fits in one piece leaves as a whole body (one write, with
 /// its length); a larger one streams, answered as soon as its first piece is written. A query
 /// that fails before anything is sent gets an error response.
 pub async fn stream_results(
-    pool: Pool,
+    pool: QueryPool,
     query: ResultQuery,
     writer: Box<dyn ResultWriter>,
     content_type: &'static str,
@@ -225,19 +215,20 @@ impl Output {
 }
 
 async fn run_query(
-    pool: Pool,
+    pool: QueryPool,
     query: ResultQuery,
     mut writer: Box<dyn ResultWriter>,
     mut output: Output,
 ) {
-    let client = match pool.get().await {
+    let client = match pool.pool.get().await {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(%error, "no database connection for a result query");
             return output.fail(writer.as_mut(), ResultError::Unavailable).await;
         }
     };
-    let end = match stream_rows(&client, &query, writer.as_mut(), &mut output).await {
+    let end = stream_rows(&client, &query, writer.as_mut(), &mut output).await;
+    let end = match end.map(|end| end.map_err(|error| classify(error, &pool))) {
         Some(end) => end,
         None => return cancel(client).await,
     };
@@ -263,7 +254,7 @@ async fn stream_rows(
     query: &ResultQuery,
     writer: &mut dyn ResultWriter,
     output: &mut Output,
-) -> Option<Result<QueryStatus, ResultError>> {
+) -> Option<Result<QueryStatus, RowsError>> {
     let rows = async {
         let statement = prepare(client, &query.sql, &query.parameter_types).await?;
         client
@@ -276,7 +267,7 @@ async fn stream_rows(
     };
     let rows = match rows {
         Ok(rows) => rows,
-        Err(error) => return Some(Err(classify(error))),
+        Err(error) => return Some(Err(RowsError::Database(error))),
     };
     pin_mut!(rows);
     let mut written: u64 = 0;
@@ -290,7 +281,7 @@ async fn stream_rows(
             // whether rows exist or not (the query runs with LIMIT 0).
             None if query.max_rows == Some(0) => return Some(Ok(QueryStatus::Overflow)),
             None => return Some(Ok(QueryStatus::Ok)),
-            Some(Err(error)) => return Some(Err(classify(error))),
+            Some(Err(error)) => return Some(Err(RowsError::Database(error))),
             Some(Ok(row)) => row,
         };
         if query.max_rows.is_some_and(|max| written >= max) {
@@ -298,7 +289,7 @@ async fn stream_rows(
         }
         if let Err(error) = write_row(writer, &row) {
             tracing::error!(%error, "could not write a result row");
-            return Some(Err(ResultError::Unwritable));
+            return Some(Err(RowsError::Unwritable));
         }
         written += 1;
         if !output.send(writer).await {
@@ -321,21 +312,20 @@ async fn cancel(client: deadpool_postgres::Client) {
     drop(deadpool_postgres::Object::take(client));
 }
 
-/// A bounded query (a page of a result) on the reader pool, all rows at once.
-pub async fn fetch_rows(
-    pool: &Pool,
-    sql: &str,
-    parameters: &[SqlParameter],
-) -> Result<Vec<Row>, ResultError> {
-    let client = pool.get().await.map_err(|error| {
+/// A bounded query (a page of a result) on a reader pool, all rows at once.
+pub async fn fetch_rows(pool: &QueryPool, query: &ResultQuery) -> Result<Vec<Row>, ResultError> {
+    let client = pool.pool.get().await.map_err(|error| {
         tracing::error!(%error, "no database connection for a page query");
         ResultError::Unavailable
     })?;
-    let statement = prepare(&client, sql, &[]).await.map_err(classify)?;
-    client
-        .query(&statement, &as_sql_parameters(parameters))
-        .await
-        .map_err(classify)
+    let rows = async {
+        let statement = prepare(&client, &query.sql, &query.parameter_types).await?;
+        client
+            .query(&statement, &as_sql_parameters(&query.parameters))
+            .await
+    };
+    rows.await
+        .map_err(|error| classify(RowsError::Database(error), pool))
 }
 
 /// Prepared statements a connection keeps: the portal's few shapes and the recent TAP ones.
@@ -363,12 +353,22 @@ fn as_sql_parameters(parameters: &[SqlParameter]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
+/// How reading rows failed, before it is told as a `ResultError`.
+enum RowsError {
+    Database(tokio_postgres::Error),
+    Unwritable,
+}
+
 /// A timeout and a refused value are the user's to know about; anything else goes to the log.
-fn classify(error: tokio_postgres::Error) -> ResultError {
+fn classify(error: RowsError, pool: &QueryPool) -> ResultError {
+    let error = match error {
+        RowsError::Database(error) => error,
+        RowsError::Unwritable => return ResultError::Unwritable,
+    };
     let code = error.code().map(|code| code.code()).unwrap_or_default();
     let database = error.as_db_error();
     if code == tokio_postgres::error::SqlState::QUERY_CANCELED.code() {
-        ResultError::Timeout(query_timeout().as_secs())
+        ResultError::Timeout(pool.timeout.as_secs())
     } else if let Some(refused) = database.filter(|_| code.starts_with("22")) {
         // SQLSTATE class 22, "data exception": a value the query itself computes or compares.
         ResultError::Data(refused.message().to_string())

@@ -10,6 +10,10 @@ const TABLE_FILES: &[(&str, &str)] = &[
         include_str!("../schema/exposures.toml"),
     ),
     (
+        "schema/summary.toml",
+        include_str!("../schema/summary.toml"),
+    ),
+    (
         "schema/obscore.toml",
         include_str!("../schema/obscore.toml"),
     ),
@@ -208,8 +212,8 @@ mod tests {
         let tables = published_tables();
         assert_eq!(
             tables.len(),
-            2 + 5,
-            "exposures, obscore and TAP_SCHEMA's five"
+            3 + 5,
+            "exposures, summary, obscore and TAP_SCHEMA's five"
         );
         for table in tables {
             assert!(

@@ -2,19 +2,19 @@
 //! VERB 1 gives identification and position, 2 (default) what ASPRO2 reads, 3 every column.
 //! Errors are a VOTable with `INFO name="Error"` under VOTABLE, as the standard prefers.
 
+use adql::build::{Condition, Cone, Query};
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use crate::params::Parameters;
-use crate::results::{output_buffer, row_limit, stream_results, ResultQuery};
+use crate::formats::Format;
+use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
+use crate::query::prepare;
+use crate::results::stream_results;
 use crate::schema::{published_table, ApiPresence};
-use crate::server::AppState;
-use crate::votable::{Field, Preamble, TableDataWriter, TimestampStyle};
+use crate::votable::{Field, Preamble, TimestampStyle};
 
-const VOTABLE: &str = "application/x-votable+xml; charset=utf-8";
 /// Largest accepted radius [deg]: the whole sky (the registry's MaxSR).
 const MAX_SR: f64 = 180.0;
 /// At most this many rows per answer; more is reported as OVERFLOW.
@@ -24,49 +24,53 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/scs", get(cone_search))
 }
 
-async fn cone_search(State(state): State<AppState>, parameters: Parameters) -> Response {
-    let request = match ConeRequest::read(&parameters) {
-        Ok(request) => request,
-        Err(message) => return error_document(&message),
-    };
+async fn cone_search(
+    State(state): State<AppState>,
+    parameters: Result<Parameters, ParameterError>,
+) -> Response {
+    Surface::ConeSearch.answer(answer(state, parameters).await)
+}
+
+async fn answer(
+    state: AppState,
+    parameters: Result<Parameters, ParameterError>,
+) -> Result<Response, ServiceError> {
+    let request = ConeRequest::read(&parameters?)?;
     let fields = fields_for(request.verbosity);
-    let columns: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-    let position = "spoint(radians(target_ra), radians(target_dec))";
-    // Computed once per query (InitPlans), not row by row in the prepared statement's generic
-    // plan, so PostgreSQL keeps that plan instead of planning every search.
-    let centre = "(SELECT spoint(radians($1), radians($2)))";
-    // pg_sphere's circles stop at 90 degrees; a larger cone covers most of the sky, where
-    // reading every row is what the index would do anyway.
-    let within = if request.radius <= 90.0 {
-        format!("{position} @ (SELECT scircle(spoint(radians($1), radians($2)), radians($3)))")
-    } else {
-        format!("{position} <-> {centre} <= radians($3)")
-    };
-    let query = ResultQuery {
-        sql: format!(
-            "SELECT {} FROM obsportal.exposures WHERE {within} \
-             ORDER BY {position} <-> {centre}, exp_id LIMIT $4",
-            columns.join(", ")
-        ),
-        parameters: vec![
-            Box::new(request.ra),
-            Box::new(request.dec),
-            Box::new(request.radius),
-            Box::new(row_limit(request.max_records) as i64),
-        ],
-        parameter_types: Vec::new(),
-        max_rows: Some(request.max_records),
-    };
+    let query = cone_query(request.ra, request.dec, request.radius, &fields);
+    let prepared = prepare(&query.to_string(), Some(request.max_records))?;
     let preamble = Preamble {
         params: vec![],
         infos: vec![("QUERY_STATUS".into(), "OK".into())],
     };
-    let writer = TableDataWriter::start(output_buffer(), &preamble, &fields, TimestampStyle::Dali)
-        .expect("writing to memory cannot fail");
-    match stream_results(state.reader.clone(), query, Box::new(writer), VOTABLE).await {
-        Ok(response) => response,
-        Err(error) => error_document(&error.to_string()),
-    }
+    let format = Format::TableData;
+    let writer = format.writer(&fields, &preamble, TimestampStyle::Dali);
+    Ok(stream_results(
+        state.reader.clone(),
+        prepared.query,
+        writer,
+        format.content_type(),
+    )
+    .await?)
+}
+
+/// What a cone search asks the database: the exposures within `radius` degrees of the
+/// position, nearest first, with `fields`.
+pub fn cone_query(ra: f64, dec: f64, radius: f64, fields: &[Field]) -> Query {
+    let cone = Cone {
+        ra_column: "target_ra".into(),
+        dec_column: "target_dec".into(),
+        ra,
+        dec,
+        radius,
+    };
+    Query::select(
+        "obsportal.exposures",
+        fields.iter().map(|f| f.name.as_str()),
+    )
+    .filter(Condition::InCone(cone.clone()))
+    .order_by_distance(&cone)
+    .order_by("exp_id", false)
 }
 
 struct ConeRequest {
@@ -78,45 +82,42 @@ struct ConeRequest {
 }
 
 impl ConeRequest {
-    /// Names are matched without regard to case, as DALI asks.
-    fn read(parameters: &Parameters) -> Result<ConeRequest, String> {
-        // DALI: single-valued, names without regard to case; an empty value is no value.
-        let value = |name: &str| -> Result<Option<&str>, String> {
-            let value = parameters.single(name).map_err(|error| error.message)?;
-            Ok(value.map(str::trim).filter(|value| !value.is_empty()))
-        };
-        let number = |name: &str| -> Result<f64, String> {
-            let text =
-                value(name)?.ok_or_else(|| format!("{name} is required (decimal degrees)"))?;
+    /// DALI: single-valued, names without regard to case; an empty value is no value.
+    fn read(parameters: &Parameters) -> Result<ConeRequest, ServiceError> {
+        let number = |name: &str| -> Result<f64, ServiceError> {
+            let text = parameters.required(name, "decimal degrees")?;
             text.parse::<f64>()
                 .ok()
                 .filter(|n| n.is_finite())
-                .ok_or_else(|| format!("Error in input {name} value: {text}"))
+                .ok_or_else(|| {
+                    ServiceError::bad_request(format!("Error in input {name} value: {text}"))
+                })
         };
         let (ra, dec, radius) = (number("RA")?, number("DEC")?, number("SR")?);
+        let out_of_range = |name: &str, value: f64, range: &str| {
+            Err(ServiceError::bad_request(format!(
+                "{name}={value} is out of range {range}"
+            )))
+        };
         if !(0.0..=360.0).contains(&ra) {
-            return Err(format!("RA={ra} is out of range [0, 360]"));
+            return out_of_range("RA", ra, "[0, 360]");
         }
         if !(-90.0..=90.0).contains(&dec) {
-            return Err(format!("DEC={dec} is out of range [-90, 90]"));
+            return out_of_range("DEC", dec, "[-90, 90]");
         }
         if !(0.0..=MAX_SR).contains(&radius) {
-            return Err(format!("SR={radius} is out of range [0, {MAX_SR}]"));
+            return out_of_range("SR", radius, "[0, 180]");
         }
-        let verbosity = match value("VERB")? {
+        let verbosity = match parameters.parsed::<u8>("VERB", "1, 2 or 3")? {
             None => 2,
-            Some(text) => match text.parse::<u8>() {
-                Ok(verbosity @ 1..=3) => verbosity,
-                _ => return Err(format!("VERB={text}: expected 1, 2 or 3")),
-            },
+            Some(verbosity @ 1..=3) => verbosity,
+            Some(other) => {
+                return Err(ParameterError::invalid("VERB", &other.to_string(), "1, 2 or 3").into())
+            }
         };
-        let max_records = match value("MAXREC")? {
-            None => MAX_RECORDS,
-            Some(text) => text
-                .parse::<u64>()
-                .map_err(|_| format!("MAXREC={text}: expected a non-negative integer"))?
-                .min(MAX_RECORDS),
-        };
+        let max_records = parameters
+            .parsed::<u64>("MAXREC", "a non-negative integer")?
+            .map_or(MAX_RECORDS, |asked| asked.min(MAX_RECORDS));
         // SR=0 asks for the metadata only.
         let max_records = if radius == 0.0 { 0 } else { max_records };
         Ok(ConeRequest {
@@ -130,7 +131,7 @@ impl ConeRequest {
 }
 
 /// The columns for a verbosity, with the SCS 1.03 UCDs on the identifier and position.
-fn fields_for(verbosity: u8) -> Vec<Field> {
+pub fn fields_for(verbosity: u8) -> Vec<Field> {
     let exposures = published_table("exposures");
     let minimal = [
         "exp_id",
@@ -162,11 +163,6 @@ fn fields_for(verbosity: u8) -> Vec<Field> {
             field
         })
         .collect()
-}
-
-fn error_document(message: &str) -> Response {
-    let body = crate::votable::cone_search_error_document(message);
-    ([(header::CONTENT_TYPE, VOTABLE)], body).into_response()
 }
 
 #[cfg(test)]

@@ -1,24 +1,13 @@
-//! The HTTP server: one router for TAP, the portal and cone search, and graceful shutdown.
+//! The HTTP server: the router that assembles every surface (the only module that knows them
+//! all; handlers know only `http`), listening, and graceful shutdown.
 
 use std::net::SocketAddr;
 
 use axum::Router;
-use deadpool_postgres::Pool;
+
+use crate::http::{AppState, ServiceError, Surface};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
-
-/// What every handler may use. Cheap to clone; holds nothing another replica would need.
-#[derive(Clone)]
-pub struct AppState {
-    /// As the owner: statistics and other tables this service wrote itself.
-    pub pool: Pool,
-    /// As the read-only query role: everything that carries a user's values or query.
-    pub reader: Pool,
-    /// The same, for the web pages alone (see `db::DbSettings::page_connections`).
-    pub pages: Pool,
-    /// When the last import that changed anything finished, cached briefly.
-    pub last_import: crate::portal::LastImport,
-}
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -27,7 +16,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::scs::router())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(
-            crate::params::MAX_BODY_BYTES,
+            crate::http::MAX_BODY_BYTES,
         ))
         // A bug met by one request answers that request with a 500 and leaves every other
         // request and connection as it was.
@@ -44,16 +33,7 @@ fn internal_error(panic: Box<dyn std::any::Any + Send>) -> axum::response::Respo
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("a panic");
     tracing::error!(detail, "a request met a bug");
-    use axum::response::IntoResponse;
-    (
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/x-votable+xml; charset=utf-8",
-        )],
-        crate::votable::error_document("the service met an internal error; it is logged"),
-    )
-        .into_response()
+    Surface::Dali.render(&ServiceError::Internal)
 }
 
 /// Clients and validators like to know what answered.

@@ -89,7 +89,7 @@ async fn numbers_as_parameters_give_the_same_rows_as_numbers_in_the_text() {
         let (values, types): (Vec<_>, Vec<_>) = parameterised
             .parameters
             .iter()
-            .map(|literal| obsportal::tap::sql_parameter(*literal))
+            .map(|literal| obsportal::query::sql_parameter(*literal))
             .unzip();
         let values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
             .iter()

@@ -329,7 +329,10 @@ async fn bad_parameters_get_a_400_that_says_what_is_wrong() {
         ("ra=10&dec=5&radius=-1", "must be positive"),
         ("mjd_from=yesterday", "expected an MJD"),
         ("date_updated_from=2021-01-01", "with a timezone"),
-        ("format=xml", "expected votable or csv"),
+        (
+            "format=xml",
+            "format=xml: expected votable, votable/b2, csv, tsv or json",
+        ),
         ("all_fields=maybe", "expected true or false"),
     ] {
         let (status, body) = get(&server.url(&format!("/search.votable?{query}"))).await;

@@ -8,6 +8,7 @@
 //! No user text is ever pasted into the output. This crate does no I/O.
 
 mod ast;
+pub mod build;
 mod cache;
 mod catalog;
 mod check;

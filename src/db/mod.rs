@@ -27,8 +27,6 @@ pub enum DbError {
         version: &'static str,
         source: tokio_postgres::Error,
     },
-    #[error("the query timeout was already fixed for this process")]
-    QueryTimeoutFixed,
 }
 
 /// Where the database is: `DATABASE_URL` when given, else the embedded cluster in `data_dir`.
@@ -42,6 +40,8 @@ pub struct DbSettings {
     /// Connections for the web pages' queries, apart from those of the APIs, so that busy
     /// pages wait among themselves instead of taking ASPRO2's connections.
     pub page_connections: usize,
+    /// The statement timeout of user queries.
+    pub query_timeout: Duration,
 }
 
 /// Twice the CPUs and two: enough to keep them busy while some queries wait on the network.
@@ -64,29 +64,22 @@ fn cpus() -> usize {
 
 /// How long a user's query may run before the database cancels it, unless the operator says.
 pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
-static QUERY_TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
 
-/// The statement timeout of user queries. One per process: the reader pool, the error
-/// messages and the TAP capabilities must all state the same figure.
-pub fn query_timeout() -> Duration {
-    *QUERY_TIMEOUT.get_or_init(|| DEFAULT_QUERY_TIMEOUT)
+/// Connections for user queries, and the statement timeout they were opened with: the error
+/// messages and the TAP capabilities state the figure the connections enforce.
+#[derive(Clone)]
+pub struct QueryPool {
+    pub pool: Pool,
+    pub timeout: Duration,
 }
 
-/// Sets the statement timeout of user queries; only before the first database is opened.
-pub fn set_query_timeout(timeout: Duration) -> Result<(), DbError> {
-    match QUERY_TIMEOUT.set(timeout) {
-        Ok(()) => Ok(()),
-        Err(_) if query_timeout() == timeout => Ok(()),
-        Err(_) => Err(DbError::QueryTimeoutFixed),
-    }
-}
 /// The role user queries run as: it can only read the published tables (migrations/0004).
 pub const READER_ROLE: &str = "obsportal_query";
 
 pub struct Database {
     pool: Pool,
-    reader: Pool,
-    pages: Pool,
+    reader: QueryPool,
+    pages: QueryPool,
     cluster: Option<EmbeddedCluster>,
 }
 
@@ -108,8 +101,12 @@ impl Database {
                 )
             }
         };
-        let reader = build_pool(reader_config(&config), settings.query_connections);
-        let pages = build_pool(reader_config(&config), settings.page_connections);
+        let query_pool = |connections| QueryPool {
+            pool: build_pool(reader_config(&config, settings.query_timeout), connections),
+            timeout: settings.query_timeout,
+        };
+        let reader = query_pool(settings.query_connections);
+        let pages = query_pool(settings.page_connections);
         let pool = build_pool(config, OWNER_CONNECTIONS);
         let database = Database {
             pool,
@@ -130,12 +127,12 @@ impl Database {
     /// Connections for user queries: every transaction read-only, as the role that can only
     /// read the published tables, with a statement timeout. Set when the connection starts, so
     /// a query costs no extra round trip.
-    pub fn reader(&self) -> &Pool {
+    pub fn reader(&self) -> &QueryPool {
         &self.reader
     }
 
     /// Connections like `reader`'s, for the web pages' queries alone.
-    pub fn pages(&self) -> &Pool {
+    pub fn pages(&self) -> &QueryPool {
         &self.pages
     }
 
@@ -147,8 +144,8 @@ impl Database {
     /// Closes the pool and leaves the embedded cluster (stopping it if no one else uses it).
     pub async fn close(self) -> Result<(), DbError> {
         self.pool.close();
-        self.reader.close();
-        self.pages.close();
+        self.reader.pool.close();
+        self.pages.pool.close();
         if let Some(cluster) = self.cluster {
             tokio::task::spawn_blocking(move || cluster.stop())
                 .await
@@ -158,12 +155,12 @@ impl Database {
     }
 }
 
-fn reader_config(owner: &tokio_postgres::Config) -> tokio_postgres::Config {
+fn reader_config(owner: &tokio_postgres::Config, timeout: Duration) -> tokio_postgres::Config {
     let mut config = owner.clone();
     let mut options = owner.get_options().map(str::to_string).unwrap_or_default();
     options.push_str(&format!(
         " -c default_transaction_read_only=on -c statement_timeout={} -c role={READER_ROLE}",
-        query_timeout().as_millis()
+        timeout.as_millis()
     ));
     config.options(options.trim());
     config

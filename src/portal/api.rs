@@ -5,46 +5,32 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use adql::build::Query;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use deadpool_postgres::Pool;
 
 use super::search::Search;
-use crate::params::Parameters;
-use crate::results::{output_buffer, read_maxrec, row_limit, stream_results, ResultQuery};
+use crate::formats::Format;
+use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
+use crate::query::prepare;
+use crate::results::{read_maxrec, stream_results};
 use crate::schema::{published_table, ApiPresence};
-use crate::server::AppState;
-use crate::votable::{
-    CsvWriter, Datatype, Field, Preamble, ResultWriter, TableDataWriter, TimestampStyle,
-};
-
-enum Format {
-    Votable,
-    Csv,
-}
+use crate::votable::{Datatype, Field, Preamble, TimestampStyle};
 
 pub(super) async fn search_votable(
     State(state): State<AppState>,
-    parameters: Parameters,
+    parameters: Result<Parameters, ParameterError>,
 ) -> Response {
-    match answer(state, parameters).await {
-        Ok(response) => response,
-        Err(response) => response,
-    }
+    Surface::Text.answer(answer(state, parameters).await)
 }
 
-async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Response> {
-    let bad_request = |message: String| {
-        (
-            StatusCode::BAD_REQUEST,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            message,
-        )
-            .into_response()
-    };
-    let search =
-        Search::from_parameters(&parameters).map_err(|error| bad_request(error.to_string()))?;
+async fn answer(
+    state: AppState,
+    parameters: Result<Parameters, ParameterError>,
+) -> Result<Response, ServiceError> {
+    let parameters = parameters?;
+    let search = Search::from_parameters(&parameters)?;
     let all_fields = match parameters
         .get("all_fields")
         .map(str::to_ascii_lowercase)
@@ -53,83 +39,57 @@ async fn answer(state: AppState, parameters: Parameters) -> Result<Response, Res
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
         Some(other) => {
-            return Err(bad_request(format!(
-                "all_fields={other:?}: expected true or false"
-            )))
+            return Err(ParameterError::invalid("all_fields", other, "true or false").into())
         }
     };
-    let format = match parameters
-        .get("format")
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None | Some("votable") => Format::Votable,
-        Some("csv") => Format::Csv,
-        Some(other) => {
-            return Err(bad_request(format!(
-                "format={other:?}: expected votable or csv"
-            )))
-        }
+    let format = match parameters.get("format") {
+        None => Format::TableData,
+        Some(name) => Format::named(name)
+            .ok_or_else(|| ParameterError::invalid("format", name, Format::choices()))?,
     };
 
     // Answers stream, but not without end: `instrument=GRAVITY` alone is 100 MB. The same
     // limits as TAP, the limit said before the table and OVERFLOW after it (DALI).
-    let max_records = parameters
-        .single("maxrec")
-        .map_err(|error| bad_request(error.message))?;
-    let max_records = read_maxrec(max_records).map_err(bad_request)?;
+    let max_records =
+        read_maxrec(parameters.single("maxrec")?).map_err(ServiceError::BadRequest)?;
     let fields = api_fields(all_fields);
-    let columns: Vec<&str> = fields.iter().map(|field| field.name.as_str()).collect();
-    let (condition, sql_parameters) = search.condition();
-    let query = ResultQuery {
-        // The limit in the text, as TAP writes it: a generic plan given `LIMIT $n` guesses a
-        // small limit and may walk the exp_mjd_start index instead of sorting a cone's rows.
-        sql: format!(
-            "SELECT {} FROM obsportal.exposures WHERE {condition} \
-             ORDER BY exp_mjd_start, exp_id LIMIT {}",
-            columns.join(", "),
-            row_limit(max_records)
-        ),
-        parameters: sql_parameters,
-        parameter_types: Vec::new(),
-        max_rows: Some(max_records),
+    let prepared = prepare(&query(&search, &fields).to_string(), Some(max_records))?;
+    let preamble = Preamble {
+        params: vec![
+            ("status".into(), "OK".into()),
+            (
+                "last_mod_date".into(),
+                state
+                    .last_import
+                    .get(&state.reader.pool)
+                    .await
+                    .unwrap_or_default(),
+            ),
+            ("maxrec".into(), max_records.to_string()),
+        ],
+        infos: vec![],
     };
-    let (writer, content_type): (Box<dyn ResultWriter>, _) = match format {
-        Format::Votable => {
-            let preamble = Preamble {
-                params: vec![
-                    ("status".into(), "OK".into()),
-                    (
-                        "last_mod_date".into(),
-                        state.last_import.get(&state.pool).await.unwrap_or_default(),
-                    ),
-                    ("maxrec".into(), max_records.to_string()),
-                ],
-                infos: vec![],
-            };
-            let writer = TableDataWriter::start(
-                output_buffer(),
-                &preamble,
-                &fields,
-                TimestampStyle::ObsPortal,
-            )
-            .expect("writing to memory cannot fail");
-            (Box::new(writer), "application/x-votable+xml; charset=utf-8")
-        }
-        Format::Csv => {
-            let writer = CsvWriter::start(output_buffer(), &fields, TimestampStyle::ObsPortal)
-                .expect("writing to memory cannot fail");
-            (Box::new(writer), "text/csv; charset=utf-8; header=present")
-        }
-    };
-    stream_results(state.reader.clone(), query, writer, content_type)
-        .await
-        .map_err(IntoResponse::into_response)
+    let writer = format.writer(&fields, &preamble, TimestampStyle::ObsPortal);
+    Ok(stream_results(
+        state.reader.clone(),
+        prepared.query,
+        writer,
+        format.content_type(),
+    )
+    .await?)
+}
+
+/// What the API asks the database: the search's exposures in time order, with `fields`.
+pub fn query(search: &Search, fields: &[Field]) -> Query {
+    search
+        .query(fields.iter().map(|field| field.name.as_str()))
+        .order_by("exp_mjd_start", false)
+        .order_by("exp_id", false)
 }
 
 /// The FIELDs the API sends, in order: text as unicodeChar as ObsPortal always did, and no
 /// DESCRIPTION elements (the API's answers never had them).
-pub(crate) fn api_fields(all_fields: bool) -> Vec<Field> {
+pub fn api_fields(all_fields: bool) -> Vec<Field> {
     let exposures = published_table("exposures");
     exposures
         .columns
@@ -151,8 +111,10 @@ pub(crate) fn api_fields(all_fields: bool) -> Vec<Field> {
         .collect()
 }
 
-/// When the last import that changed anything finished, as ObsPortal wrote it. Read at most
-/// every few seconds: every API answer carries it, and it changes once per import.
+/// When the published exposures last changed (the start of the import that changed them), as
+/// ObsPortal wrote it; read from the published table on the reader pool (its index holds the
+/// answer). Read at most every few seconds: every API answer carries it, and it changes once
+/// per import.
 #[derive(Clone, Default)]
 pub struct LastImport(Arc<Mutex<Option<CachedValue>>>);
 
@@ -181,10 +143,7 @@ impl LastImport {
     async fn read(pool: &Pool) -> Option<String> {
         let client = pool.get().await.ok()?;
         let row = client
-            .query_one(
-                "SELECT max(finished_at) FROM obsportal.import WHERE headers_new + headers_changed > 0",
-                &[],
-            )
+            .query_one("SELECT max(exp_date_updated) FROM obsportal.exposures", &[])
             .await
             .ok()?;
         let finished: Option<chrono::DateTime<chrono::Utc>> = row.get(0);

@@ -2,42 +2,37 @@
 //! ESO, and its projected baselines drawn in the (u,v) plane.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde_json::Value;
 
 use super::home::urlencode;
-use super::layout::{error_page, page, query_failed, unavailable};
+use super::layout::page;
+use super::page_rows;
 use super::svg::{uv_plot, Baseline};
-use crate::results::fetch_rows;
+use crate::http::{AppState, ServiceError, Surface};
 use crate::schema::published_table;
-use crate::server::AppState;
 
 pub(super) async fn exposure(
     State(state): State<AppState>,
     Path(exp_id): Path<String>,
 ) -> Response {
-    let rows = match fetch_rows(
-        &state.reader,
+    Surface::Page.answer(answer(&state, exp_id).await)
+}
+
+async fn answer(state: &AppState, exp_id: String) -> Result<Response, ServiceError> {
+    let rows = page_rows(
+        state,
         "SELECT * FROM obsportal.exposures WHERE exp_id = $1::text",
-        &[Box::new(exp_id.clone())],
+        vec![Box::new(exp_id.clone())],
     )
-    .await
-    {
-        Ok(rows) => rows,
-        Err(error) => return query_failed(error),
-    };
+    .await?;
     let Some(row) = rows.first() else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            &format!("There is no exposure {exp_id:?}."),
-        );
+        return Err(ServiceError::NotFound(format!(
+            "There is no exposure {exp_id:?}."
+        )));
     };
-    let baselines = match projected_baselines(&state, &exp_id).await {
-        Ok(baselines) => baselines,
-        Err(error) => return unavailable(error),
-    };
+    let baselines = projected_baselines(row.get("exp_projected_baselines"));
     let header_id: String = row.get("exp_header_id");
     let program: Option<String> = row.get("obs_program");
     let descriptions = &published_table("exposures").columns;
@@ -62,38 +57,39 @@ pub(super) async fn exposure(
             } }
         }
     };
-    page(&format!("Exposure {exp_id}"), body).into_response()
+    Ok(page(&format!("Exposure {exp_id}"), body).into_response())
 }
 
-/// The structured baselines (the published column holds the ObsPortal string form).
-async fn projected_baselines(
-    state: &AppState,
-    exp_id: &str,
-) -> Result<Vec<Baseline>, Box<dyn std::error::Error>> {
-    let client = state.pool.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT projected_baselines FROM obsportal.exposure WHERE id = $1",
-            &[&exp_id],
-        )
-        .await?;
-    let Some(Value::Object(pairs)) = row.and_then(|row| row.get::<_, Option<Value>>(0)) else {
-        return Ok(Vec::new());
+/// The baselines of the published column, written in ObsPortal's form (a Python dictionary:
+/// `{'U1-U2': {'length': {'start': '50.1590', 'end': ...}, 'angle': {...}}, ...}`, `None` for
+/// what the header did not give). Station names and numbers hold no quotes, so it reads as
+/// JSON once its quotes and `None`s are JSON's.
+fn projected_baselines(text: Option<&str>) -> Vec<Baseline> {
+    let json = text
+        .unwrap_or("{}")
+        .replace('\'', "\"")
+        .replace("None", "null");
+    let Ok(Value::Object(pairs)) = serde_json::from_str::<Value>(&json) else {
+        return Vec::new();
+    };
+    let number = |value: &Value| match value {
+        Value::String(text) => text.parse::<f64>().ok(),
+        other => other.as_f64(),
     };
     let at = |value: &Value, when: &str| {
         Some((
-            value["length"][when].as_f64()?,
-            value["angle"][when].as_f64()?,
+            number(&value["length"][when])?,
+            number(&value["angle"][when])?,
         ))
     };
-    Ok(pairs
+    pairs
         .iter()
         .map(|(pair, value)| Baseline {
             pair: pair.clone(),
             start: at(value, "start"),
             end: at(value, "end"),
         })
-        .collect())
+        .collect()
 }
 
 fn cell_text(row: &tokio_postgres::Row, index: usize) -> String {
@@ -109,4 +105,23 @@ fn cell_text(row: &tokio_postgres::Row, index: usize) -> String {
         _ => row.get::<_, Option<String>>(index),
     }
     .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_baselines_in_obsportal_form() {
+        let baselines = projected_baselines(Some(
+            "{'U1-U2': {'length': {'start': '50.1590', 'end': '50.0840'}, 'angle': {'start': '14.6000', 'end': '15.4000'}}, \
+             'U2-U3': {'length': {'start': None, 'end': None}, 'angle': {'start': None, 'end': None}}}",
+        ));
+        assert_eq!(baselines.len(), 2);
+        assert_eq!(baselines[0].pair, "U1-U2");
+        assert_eq!(baselines[0].start, Some((50.159, 14.6)));
+        assert_eq!(baselines[0].end, Some((50.084, 15.4)));
+        assert_eq!(baselines[1].start, None);
+        assert!(projected_baselines(None).is_empty());
+    }
 }

@@ -4,60 +4,50 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
-use super::layout::{page, unavailable};
+use super::layout::page;
+use super::page_rows;
 use super::svg;
-use crate::server::AppState;
+use crate::http::{AppState, ServiceError, Surface};
 
 pub(super) async fn home(State(state): State<AppState>) -> Response {
-    match build(&state).await {
-        Ok(response) => response,
-        Err(error) => unavailable(error),
-    }
+    Surface::Page.answer(build(&state).await)
 }
 
-async fn build(state: &AppState) -> Result<Response, Box<dyn std::error::Error>> {
-    let client = state.pool.get().await?;
-    let instruments = client
-        .query(
-            "SELECT value, exposures, observations, targets, first_mjd, last_mjd
-               FROM obsportal.statistics WHERE dimension = 'instrument' ORDER BY exposures DESC",
-            &[],
-        )
-        .await?;
-    let modes = client
-        .query(
-            "SELECT instrument_name, value, exposures FROM obsportal.statistics
-              WHERE dimension = 'mode' ORDER BY instrument_name, exposures DESC",
-            &[],
-        )
-        .await?;
-    let years: Vec<(i32, String, i64)> = client
-        .query(
-            "SELECT value::integer, instrument_name, exposures FROM obsportal.statistics WHERE dimension = 'year'",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2)))
-        .collect();
-    let targets: Vec<(f64, f64, i64)> = client
-        .query(
-            "SELECT t.ra, t.dec, sum(s.exposures)::bigint FROM obsportal.statistics s
-               JOIN obsportal.target t ON t.id = s.value::integer
-              WHERE s.dimension = 'target' GROUP BY t.id",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2)))
-        .collect();
-    let last_import: Option<chrono::DateTime<chrono::Utc>> = client
-        .query_one(
-            "SELECT max(finished_at) FROM obsportal.import WHERE headers_new + headers_changed > 0",
-            &[],
-        )
-        .await?
-        .get(0);
+async fn build(state: &AppState) -> Result<Response, ServiceError> {
+    let instruments = page_rows(
+        state,
+        "SELECT value, exposures, observations, targets, first_mjd, last_mjd
+           FROM obsportal.summary WHERE dimension = 'instrument' ORDER BY exposures DESC",
+        vec![],
+    )
+    .await?;
+    let modes = page_rows(
+        state,
+        "SELECT instrument_name, value, exposures FROM obsportal.summary
+          WHERE dimension = 'mode' ORDER BY instrument_name, exposures DESC",
+        vec![],
+    )
+    .await?;
+    let years: Vec<(i32, String, i64)> = page_rows(
+        state,
+        "SELECT value::integer, instrument_name, exposures FROM obsportal.summary WHERE dimension = 'year'",
+        vec![],
+    )
+    .await?
+    .iter()
+    .map(|row| (row.get(0), row.get(1), row.get(2)))
+    .collect();
+    let targets: Vec<(f64, f64, i64)> = page_rows(
+        state,
+        "SELECT target_ra, target_dec, sum(exposures)::bigint FROM obsportal.summary
+          WHERE dimension = 'target' GROUP BY value, target_ra, target_dec",
+        vec![],
+    )
+    .await?
+    .iter()
+    .map(|row| (row.get(0), row.get(1), row.get(2)))
+    .collect();
+    let last_import = state.last_import.get(&state.pages.pool).await;
 
     let total_exposures: i64 = instruments.iter().map(|row| row.get::<_, i64>(1)).sum();
     let total_observations: i64 = instruments.iter().map(|row| row.get::<_, i64>(2)).sum();
@@ -68,7 +58,7 @@ async fn build(state: &AppState) -> Result<Response, Box<dyn std::error::Error>>
             div { strong #total-exposures { (total_exposures) } "exposures" }
             div { strong { (total_observations) } "observations" }
             div { strong { (targets.len()) } "targets" }
-            div { strong { (last_import.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())) } "last import" }
+            div { strong { (last_import.unwrap_or_else(|| "never".into())) } "last import" }
         }
         h2 { "Exposures per year" }
         (svg::histogram(&years))

@@ -35,7 +35,7 @@ pub(super) fn page(title: &str, body: Markup) -> Markup {
 }
 
 /// An error a visitor can act on, as a page with the right status.
-pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
     let title = if status == StatusCode::NOT_FOUND {
         "Not found"
     } else {
@@ -46,25 +46,4 @@ pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
         p { a href="/search" { "Back to the search" } " · " a href="/" { "Home" } }
     };
     (status, page(title, body)).into_response()
-}
-
-/// For a query that failed: a value the visitor sent that PostgreSQL refused is theirs to
-/// read (400); anything else is the service's (see `unavailable`).
-pub(super) fn query_failed(error: crate::results::ResultError) -> Response {
-    if error.status().is_client_error() {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            &format!("This cannot be answered: {error}."),
-        );
-    }
-    unavailable(error)
-}
-
-/// For a database that could not answer: the detail goes to the log, not to the visitor.
-pub(super) fn unavailable(error: impl std::fmt::Display) -> Response {
-    tracing::error!(%error, "page could not be built");
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The database could not answer just now. Please try again in a moment.",
-    )
 }

@@ -6,65 +6,73 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 
 use super::home::urlencode;
-use super::layout::{error_page, page, unavailable};
-use crate::params::Parameters;
-use crate::server::AppState;
+use super::layout::page;
+use super::page_rows;
+use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
 
 const TARGETS_PER_PAGE: i64 = 200;
 
-pub(super) async fn lists(State(state): State<AppState>, parameters: Parameters) -> Response {
-    let target_page = match parameters.get("targets_page").map(str::parse::<i64>) {
-        None => 1,
-        Some(Ok(page)) if page >= 1 => page,
-        Some(_) => {
-            return error_page(
-                axum::http::StatusCode::BAD_REQUEST,
-                "targets_page must be a whole number from 1",
-            )
-        }
-    };
-    match build(&state, target_page).await {
-        Ok(body) => page("Lists", body).into_response(),
-        Err(error) => unavailable(error),
-    }
+pub(super) async fn lists(
+    State(state): State<AppState>,
+    parameters: Result<Parameters, ParameterError>,
+) -> Response {
+    Surface::Page.answer(answer(&state, parameters).await)
 }
 
-async fn build(state: &AppState, target_page: i64) -> Result<Markup, Box<dyn std::error::Error>> {
-    let client = state.pool.get().await?;
-    let modes = client
-        .query(
-            "SELECT instrument_name, value, exposures, observations, targets FROM obsportal.statistics
-              WHERE dimension = 'mode' ORDER BY instrument_name, value",
-            &[],
-        )
-        .await?;
-    let programs = client
-        .query(
-            "SELECT s.value, string_agg(s.instrument_name, ', ' ORDER BY s.instrument_name), sum(s.exposures)::bigint,
-                    min(s.first_mjd), max(s.last_mjd), p.pi_coi
-               FROM obsportal.statistics s LEFT JOIN obsportal.program p ON p.id = s.value
-              WHERE s.dimension = 'program' AND s.value <> ''
-              GROUP BY s.value, p.pi_coi ORDER BY s.value",
-            &[],
-        )
-        .await?;
-    let target_count: i64 = client
-        .query_one(
-            "SELECT count(DISTINCT value) FROM obsportal.statistics WHERE dimension = 'target'",
-            &[],
-        )
-        .await?
+async fn answer(
+    state: &AppState,
+    parameters: Result<Parameters, ParameterError>,
+) -> Result<Response, ServiceError> {
+    let expected = "a whole number from 1";
+    let target_page = match parameters?.parsed::<i64>("targets_page", expected)? {
+        None => 1,
+        Some(page) if page >= 1 => page,
+        Some(page) => {
+            return Err(ParameterError::invalid("targets_page", &page.to_string(), expected).into())
+        }
+    };
+    Ok(page("Lists", build(state, target_page).await?).into_response())
+}
+
+async fn build(state: &AppState, target_page: i64) -> Result<Markup, ServiceError> {
+    let modes = page_rows(
+        state,
+        "SELECT instrument_name, value, exposures, observations, targets FROM obsportal.summary
+          WHERE dimension = 'mode' ORDER BY instrument_name, value",
+        vec![],
+    )
+    .await?;
+    let programs = page_rows(
+        state,
+        "SELECT value, string_agg(instrument_name, ', ' ORDER BY instrument_name), sum(exposures)::bigint,
+                min(first_mjd), max(last_mjd), pi_coi
+           FROM obsportal.summary
+          WHERE dimension = 'program' AND value <> ''
+          GROUP BY value, pi_coi ORDER BY value",
+        vec![],
+    )
+    .await?;
+    let target_count: i64 = page_rows(
+        state,
+        "SELECT count(DISTINCT value) FROM obsportal.summary WHERE dimension = 'target'",
+        vec![],
+    )
+    .await?[0]
         .get(0);
-    let targets = client
-        .query(
-            "SELECT t.name, t.ra, t.dec, sum(s.exposures)::bigint AS exposures,
-                    string_agg(s.instrument_name, ', ' ORDER BY s.instrument_name)
-               FROM obsportal.statistics s JOIN obsportal.target t ON t.id = s.value::integer
-              WHERE s.dimension = 'target'
-              GROUP BY t.id ORDER BY exposures DESC, t.name LIMIT $1 OFFSET $2",
-            &[&TARGETS_PER_PAGE, &((target_page - 1) * TARGETS_PER_PAGE)],
-        )
-        .await?;
+    let targets = page_rows(
+        state,
+        "SELECT target_name, target_ra, target_dec, sum(exposures)::bigint AS exposures,
+                string_agg(instrument_name, ', ' ORDER BY instrument_name)
+           FROM obsportal.summary
+          WHERE dimension = 'target'
+          GROUP BY value, target_name, target_ra, target_dec
+          ORDER BY exposures DESC, target_name LIMIT $1 OFFSET $2",
+        vec![
+            Box::new(TARGETS_PER_PAGE),
+            Box::new((target_page - 1) * TARGETS_PER_PAGE),
+        ],
+    )
+    .await?;
     let target_pages = ((target_count + TARGETS_PER_PAGE - 1) / TARGETS_PER_PAGE).max(1);
     Ok(html! {
         p { a href="#modes" { "Instruments and modes" } " · " a href="#programs" { "Programs" } " · " a href="#targets" { "Targets" } }

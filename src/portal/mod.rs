@@ -1,7 +1,7 @@
 //! The observation portal: the ObsPortal API that ASPRO2 and OiDB call, and the web pages
 //! (server-rendered HTML that works without JavaScript).
 
-mod api;
+pub mod api;
 mod detail;
 mod home;
 mod layout;
@@ -11,12 +11,15 @@ pub mod search_page;
 mod svg;
 
 pub use api::LastImport;
+pub(crate) use layout::error_page;
 
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use tokio_postgres::Row;
 
-use crate::server::AppState;
+use crate::http::{AppState, ServiceError};
+use crate::results::{fetch_rows, ResultQuery, SqlParameter};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,4 +34,15 @@ pub fn router() -> Router<AppState> {
         .fallback(|| async {
             layout::error_page(StatusCode::NOT_FOUND, "There is no such page here.")
         })
+}
+
+/// The rows of one of the pages' own queries over the published tables, on the pages'
+/// connections (as the query role, like every user query).
+async fn page_rows(
+    state: &AppState,
+    sql: &str,
+    parameters: Vec<SqlParameter>,
+) -> Result<Vec<Row>, ServiceError> {
+    let query = ResultQuery::new(sql, parameters);
+    Ok(fetch_rows(&state.pages, &query).await?)
 }

@@ -1,10 +1,11 @@
 //! What a search asks for (the ObsPortal API's parameters, also the web form's), checked,
-//! and the SQL condition it becomes. User values only ever travel as bind parameters.
+//! and the query it becomes (`adql::build`, run on the one query path like any ADQL).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use crate::params::Parameters;
-use crate::results::SqlParameter;
+use adql::build::{Condition, Cone as BuiltCone, Query, Value};
+
+use crate::http::Parameters;
 
 /// Default cone radius when a position is given without one [arcsec] (the original portal's).
 pub const DEFAULT_RADIUS_ARCSEC: f64 = 10.0;
@@ -19,6 +20,12 @@ pub enum SearchError {
     },
     #[error("{0}")]
     Inconsistent(String),
+}
+
+impl From<SearchError> for crate::http::ServiceError {
+    fn from(error: SearchError) -> Self {
+        crate::http::ServiceError::BadRequest(error.to_string())
+    }
 }
 
 fn bad(name: &str, value: &str, problem: impl Into<String>) -> SearchError {
@@ -164,17 +171,18 @@ impl Search {
             && date_updated_to.is_none()
     }
 
-    /// The WHERE condition over `obsportal.exposures` and its parameters (numbered from $1).
-    pub fn condition(&self) -> (String, Vec<SqlParameter>) {
-        let mut condition = Condition::default();
+    /// The search as a query over `obsportal.exposures` returning `columns` (all for none),
+    /// to be ordered, bounded and run on the one query path.
+    pub fn query<S: Into<String>>(&self, columns: impl IntoIterator<Item = S>) -> Query {
+        let mut query = Query::select("obsportal.exposures", columns);
         if let Some(cone) = self.cone {
-            // The form the GiST index on exposures serves; the circle is computed once per
-            // query (an InitPlan), so the prepared statement's generic plan does not build it
-            // row by row, and PostgreSQL keeps that plan instead of planning every search.
-            condition.push(
-                "spoint(radians(target_ra), radians(target_dec)) @ (SELECT scircle(spoint(radians($?::float8), radians($?::float8)), radians($?::float8 / 3600)))",
-                vec![Box::new(cone.ra), Box::new(cone.dec), Box::new(cone.radius_arcsec)],
-            );
+            query = query.filter(Condition::InCone(BuiltCone {
+                ra_column: "target_ra".into(),
+                dec_column: "target_dec".into(),
+                ra: cone.ra,
+                dec: cone.dec,
+                radius: cone.radius_arcsec / 3600.0,
+            }));
         }
         for (column, value) in [
             ("interferometer_name", &self.interferometer),
@@ -184,114 +192,33 @@ impl Search {
             ("obs_program", &self.program_id),
         ] {
             if let Some(value) = value {
-                condition.push(
-                    &format!("{column} = $?::text"),
-                    vec![Box::new(value.clone())],
-                );
+                query = query.filter(Condition::Equal(column.into(), Value::Text(value.clone())));
             }
         }
         if let Some(target) = &self.target {
-            condition.push(
-                "lower(target_name) = lower($?::text)",
-                vec![Box::new(target.clone())],
-            );
+            query = query.filter(Condition::EqualIgnoringCase(
+                "target_name".into(),
+                target.clone(),
+            ));
         }
         if let Some(from) = self.mjd_from {
-            condition.push("exp_mjd_start >= $?::float8", vec![Box::new(from)]);
+            query = query.filter(Condition::AtLeast(
+                "exp_mjd_start".into(),
+                Value::Number(from),
+            ));
         }
         if let Some(to) = self.mjd_to {
-            condition.push("exp_mjd_start <= $?::float8", vec![Box::new(to)]);
+            query = query.filter(Condition::AtMost("exp_mjd_start".into(), Value::Number(to)));
         }
+        let instant =
+            |at: DateTime<Utc>| Value::Timestamp(at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
         if let Some(from) = self.date_updated_from {
-            condition.push("exp_date_updated >= $?::timestamptz", vec![Box::new(from)]);
+            query = query.filter(Condition::AtLeast("exp_date_updated".into(), instant(from)));
         }
         if let Some(to) = self.date_updated_to {
-            condition.push("exp_date_updated <= $?::timestamptz", vec![Box::new(to)]);
+            query = query.filter(Condition::AtMost("exp_date_updated".into(), instant(to)));
         }
-        condition.finish()
-    }
-}
-
-impl Search {
-    /// The same search in ADQL, for visitors who want to go on with TAP.
-    pub fn to_adql(&self) -> String {
-        let quote = |text: &str| format!("'{}'", text.replace('\'', "''"));
-        let mut conditions = Vec::new();
-        if let Some(cone) = self.cone {
-            conditions.push(format!(
-                "CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', {}, {}, {} / 3600.0)) = 1",
-                cone.ra, cone.dec, cone.radius_arcsec
-            ));
-        }
-        for (column, value) in [
-            ("interferometer_name", &self.interferometer),
-            ("instrument_name", &self.instrument),
-            ("instrument_mode", &self.instrument_mode),
-            ("instrument_submode", &self.instrument_submode),
-            ("obs_program", &self.program_id),
-        ] {
-            if let Some(value) = value {
-                conditions.push(format!("{column} = {}", quote(value)));
-            }
-        }
-        if let Some(target) = &self.target {
-            conditions.push(format!("LOWER(target_name) = LOWER({})", quote(target)));
-        }
-        if let Some(from) = self.mjd_from {
-            conditions.push(format!("exp_mjd_start >= {from}"));
-        }
-        if let Some(to) = self.mjd_to {
-            conditions.push(format!("exp_mjd_start <= {to}"));
-        }
-        if let Some(from) = self.date_updated_from {
-            conditions.push(format!(
-                "exp_date_updated >= '{}'",
-                from.format("%Y-%m-%dT%H:%M:%S%.3f")
-            ));
-        }
-        if let Some(to) = self.date_updated_to {
-            conditions.push(format!(
-                "exp_date_updated <= '{}'",
-                to.format("%Y-%m-%dT%H:%M:%S%.3f")
-            ));
-        }
-        let mut adql = String::from("SELECT *\nFROM obsportal.exposures");
-        if !conditions.is_empty() {
-            adql.push_str("\nWHERE ");
-            adql.push_str(&conditions.join("\n  AND "));
-        }
-        adql.push_str("\nORDER BY exp_mjd_start");
-        adql
-    }
-}
-
-/// Conjunction of SQL templates whose `$?` become numbered parameters.
-#[derive(Default)]
-struct Condition {
-    clauses: Vec<String>,
-    parameters: Vec<SqlParameter>,
-}
-
-impl Condition {
-    fn push(&mut self, template: &str, values: Vec<SqlParameter>) {
-        let mut clause = String::new();
-        let mut pieces = template.split("$?");
-        clause.push_str(pieces.next().unwrap_or(""));
-        for (piece, value) in pieces.zip(values) {
-            self.parameters.push(value);
-            clause.push_str(&format!("${}", self.parameters.len()));
-            clause.push_str(piece);
-        }
-        self.clauses.push(clause);
-    }
-
-    fn finish(self) -> (String, Vec<SqlParameter>) {
-        let sql = if self.clauses.is_empty() {
-            "TRUE".to_string()
-        } else {
-            self.clauses.join(" AND ")
-        };
-        (sql, self.parameters)
+        query
     }
 }
 
@@ -412,12 +339,10 @@ mod tests {
                 radius_arcsec: 30.0
             })
         );
-        let (sql, parameters) = search.condition();
-        assert_eq!(
-            sql,
-            "spoint(radians(target_ra), radians(target_dec)) @ (SELECT scircle(spoint(radians($1::float8), radians($2::float8)), radians($3::float8 / 3600)))"
-        );
-        assert_eq!(parameters.len(), 3);
+        assert!(search
+            .query(["exp_id"])
+            .to_string()
+            .contains("CIRCLE(0.0001, -45.5, 0.008333333333333333)) = 1"));
     }
 
     #[test]
@@ -440,15 +365,15 @@ mod tests {
             search.date_updated_to.unwrap().to_rfc3339(),
             "2021-01-01T23:00:00+00:00"
         );
-        let (sql, parameters) = search.condition();
         assert!(
-            sql.ends_with(
-                "lower(target_name) = lower($4::text) AND exp_mjd_start >= $5::float8 AND exp_mjd_start <= $6::float8 \
-                 AND exp_date_updated >= $7::timestamptz AND exp_date_updated <= $8::timestamptz"
+            search.query(["exp_id"]).to_string().ends_with(
+                "AND LOWER(target_name) = LOWER('HD 45677')\n  AND exp_mjd_start >= 58857\n  \
+                 AND exp_mjd_start <= 58900\n  AND exp_date_updated >= '2021-01-01T00:00:00.000000Z'\n  \
+                 AND exp_date_updated <= '2021-01-01T23:00:00.000000Z'"
             ),
-            "{sql}"
+            "{}",
+            search.query(["exp_id"])
         );
-        assert_eq!(parameters.len(), 8);
     }
 
     #[test]
@@ -462,13 +387,13 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(
-            search.to_adql(),
-            "SELECT *\nFROM obsportal.exposures\nWHERE CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', 10, -20, 30 / 3600.0)) = 1\n  \
-             AND LOWER(target_name) = LOWER('O''Hara')\n  AND exp_mjd_start >= 58000\nORDER BY exp_mjd_start"
+            search.query(Vec::<String>::new()).to_string(),
+            "SELECT *\nFROM obsportal.exposures\nWHERE CONTAINS(POINT(target_ra, target_dec), CIRCLE(10, -20, 0.008333333333333333)) = 1\n  \
+             AND LOWER(target_name) = LOWER('O''Hara')\n  AND exp_mjd_start >= 58000"
         );
         assert_eq!(
-            Search::default().to_adql(),
-            "SELECT *\nFROM obsportal.exposures\nORDER BY exp_mjd_start"
+            Search::default().query(["exp_id"]).to_string(),
+            "SELECT exp_id\nFROM obsportal.exposures"
         );
     }
 

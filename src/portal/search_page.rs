@@ -1,6 +1,7 @@
 //! `/search`: the original portal's form, and a page of results sorted and paged by the
 //! database, with exports and the equivalent ADQL. `?program_id=...` links land here.
 
+use adql::build::Query;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -8,11 +9,12 @@ use maud::{html, Markup};
 use tokio_postgres::Row;
 
 use super::home::urlencode;
-use super::layout::{error_page, page, query_failed, unavailable};
+use super::layout::page;
+use super::page_rows;
 use super::search::{Search, DEFAULT_RADIUS_ARCSEC};
-use crate::params::Parameters;
-use crate::results::{fetch_rows, ResultError};
-use crate::server::AppState;
+use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
+use crate::query::prepare;
+use crate::results::fetch_rows;
 
 const PAGE_SIZES: [i64; 3] = [20, 50, 100];
 const DEFAULT_PAGE_SIZE: i64 = 50;
@@ -76,33 +78,35 @@ impl Display {
     }
 }
 
-pub(super) async fn search_page(State(state): State<AppState>, parameters: Parameters) -> Response {
-    let counts = match ModeCounts::read(&state).await {
-        Ok(counts) => counts,
-        Err(error) => return unavailable(error),
-    };
+pub(super) async fn search_page(
+    State(state): State<AppState>,
+    parameters: Result<Parameters, ParameterError>,
+) -> Response {
+    Surface::Page.answer(answer(&state, parameters).await)
+}
+
+async fn answer(
+    state: &AppState,
+    parameters: Result<Parameters, ParameterError>,
+) -> Result<Response, ServiceError> {
+    let parameters = parameters?;
+    let counts = ModeCounts::read(state).await?;
     let choices = counts.choices();
     let search = Search::from_parameters(&parameters);
     let display = Display::read(&parameters);
     let form = search_form(&parameters, &choices);
     let (search, display) = match (search, display) {
         (Ok(search), Ok(display)) => (search, display),
-        (Err(error), _) => return invalid(form, &error.to_string()),
-        (_, Err(message)) => return invalid(form, &message),
+        (Err(error), _) => return Ok(invalid(form, &error.to_string())),
+        (_, Err(message)) => return Ok(invalid(form, &message)),
     };
     // A bare /search shows the form only; a submitted form, even empty, lists what matches.
     let searching = !parameters.0.is_empty();
     if !searching {
-        return page("Search observations", form).into_response();
+        return Ok(page("Search observations", form).into_response());
     }
-    match results(&state, &search, &display, &parameters, &counts).await {
-        Ok(results) => page("Search observations", html! { (form) (results) }).into_response(),
-        Err(ResultError::Timeout(seconds)) => error_page(
-            StatusCode::BAD_REQUEST,
-            &format!("The search took longer than {seconds} s. Narrow it down (a position, an instrument, a date range)."),
-        ),
-        Err(error) => query_failed(error),
-    }
+    let results = results(state, &search, &display, &parameters, &counts).await?;
+    Ok(page("Search observations", html! { (form) (results) }).into_response())
 }
 
 fn invalid(form: Markup, message: &str) -> Response {
@@ -122,15 +126,14 @@ fn invalid(form: Markup, message: &str) -> Response {
 struct ModeCounts(Vec<(String, String, i64)>);
 
 impl ModeCounts {
-    async fn read(state: &AppState) -> Result<ModeCounts, Box<dyn std::error::Error>> {
-        let client = state.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT instrument_name, value, exposures FROM obsportal.statistics
-                  WHERE dimension = 'mode' ORDER BY instrument_name, value",
-                &[],
-            )
-            .await?;
+    async fn read(state: &AppState) -> Result<ModeCounts, ServiceError> {
+        let rows = page_rows(
+            state,
+            "SELECT instrument_name, value, exposures FROM obsportal.summary
+              WHERE dimension = 'mode' ORDER BY instrument_name, value",
+            vec![],
+        )
+        .await?;
         Ok(ModeCounts(
             rows.iter()
                 .map(|row| (row.get(0), row.get(1), row.get(2)))
@@ -220,47 +223,33 @@ async fn results(
     display: &Display,
     parameters: &Parameters,
     counts: &ModeCounts,
-) -> Result<Markup, ResultError> {
-    let (condition, sql_parameters) = search.condition();
+) -> Result<Markup, ServiceError> {
     let count = match counts.count(search) {
         Some(exact) => Count::Exact(exact),
         None => {
-            let limit = if parameters.get("count") == Some("exact") {
-                String::new()
-            } else {
-                format!("LIMIT {}", COUNT_UP_TO + 1)
-            };
-            let found: i64 = fetch_rows(
-                &state.pages,
-                &format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM obsportal.exposures WHERE {condition} {limit}) AS q"
-                ),
-                &sql_parameters,
-            )
-            .await?[0]
-                .get(0);
-            if limit.is_empty() || found <= COUNT_UP_TO {
+            let exact = parameters.get("count") == Some("exact");
+            let up_to = (!exact).then_some(COUNT_UP_TO as u64 + 1);
+            let counting = search.query(["exp_id"]).count("found", up_to);
+            let found: i64 = run(state, &counting).await?[0].get(0);
+            if exact || found <= COUNT_UP_TO {
                 Count::Exact(found)
             } else {
                 Count::MoreThan(COUNT_UP_TO)
             }
         }
     };
-    // Sort column and direction come from the whitelist; paging numbers are checked integers.
-    // One more row than the page shows tells whether a next page exists.
-    let mut rows = fetch_rows(
-        &state.pages,
-        &page_sql(&condition, display),
-        &sql_parameters,
-    )
-    .await?;
+    let mut rows = run(state, &page_query(search, display)).await?;
     let more = rows.len() as i64 > display.size;
     rows.truncate(display.size as usize);
     let pages = match count {
         Count::Exact(count) => Some(((count + display.size - 1) / display.size).max(1)),
         Count::MoreThan(_) => None,
     };
-    let adql = search.to_adql();
+    // What to go on with on TAP: every column, in the page's order.
+    let adql = search
+        .query(Vec::<String>::new())
+        .order_by(display.sort, display.descending)
+        .to_string();
     let tap_link = format!(
         "/tap/sync?REQUEST=doQuery&LANG=ADQL&FORMAT=votable&QUERY={}",
         urlencode(&adql)
@@ -329,25 +318,38 @@ async fn results(
     })
 }
 
-/// A page of a search's results in the order asked, and one row more: what the sort indexes of
-/// migrations/0006 serve (ascending with NULLs last, descending with NULLs first, as an index
-/// scans either way; seeing and tau0 descending with NULLs last).
-pub fn page_sql(condition: &str, display: &Display) -> String {
-    // Missing seeing or tau0 come last both ways (their own descending indexes).
-    let direction = match (display.descending, display.sort) {
-        (false, _) => "ASC",
-        (true, "exp_seeing" | "exp_tau0") => "DESC NULLS LAST",
-        (true, _) => "DESC",
-    };
-    format!(
-        "SELECT exp_id, exp_mjd_start, target_name, target_ra, target_dec, instrument_name, instrument_mode,
-                instrument_submode, interferometer_stations, obs_program, obs_type, exp_seeing, exp_tau0
-           FROM obsportal.exposures WHERE {condition}
-          ORDER BY {sort} {direction}, exp_id {direction} LIMIT {} OFFSET {}",
-        display.size + 1,
-        (display.page - 1) * display.size,
-        sort = display.sort,
-    )
+/// The columns a page of results shows, in the order `result_row` reads them.
+const PAGE_COLUMNS: [&str; 13] = [
+    "exp_id",
+    "exp_mjd_start",
+    "target_name",
+    "target_ra",
+    "target_dec",
+    "instrument_name",
+    "instrument_mode",
+    "instrument_submode",
+    "interferometer_stations",
+    "obs_program",
+    "obs_type",
+    "exp_seeing",
+    "exp_tau0",
+];
+
+/// A page of a search's results in the order asked, and one row more (to know whether a next
+/// page exists): what the sort indexes of migrations/0006 serve, in either direction.
+pub fn page_query(search: &Search, display: &Display) -> Query {
+    search
+        .query(PAGE_COLUMNS)
+        .order_by(display.sort, display.descending)
+        .order_by("exp_id", display.descending)
+        .top(display.size as u64 + 1)
+        .offset(((display.page - 1) * display.size) as u64)
+}
+
+/// Runs one of the page's queries on the pages' connections, through the one query path.
+async fn run(state: &AppState, query: &Query) -> Result<Vec<Row>, ServiceError> {
+    let prepared = prepare(&query.to_string(), None)?;
+    Ok(fetch_rows(&state.pages, &prepared.query).await?)
 }
 
 fn result_row(row: &Row) -> Markup {

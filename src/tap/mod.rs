@@ -6,12 +6,10 @@ mod sync;
 pub mod tap_schema;
 mod vosi;
 
-pub use sync::sql_parameter;
-
 use axum::routing::get;
 use axum::Router;
 
-use crate::server::AppState;
+use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -10,7 +10,7 @@ use quick_xml::Writer;
 
 use crate::schema::{published_tables, Table, FOREIGN_KEYS};
 
-use crate::server::AppState;
+use crate::http::AppState;
 
 /// How long the availability probe waits for the database before saying it is unreachable.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -44,11 +44,8 @@ pub(super) async fn availability(State(state): State<AppState>) -> impl IntoResp
 
 /// VOSI tables: every published table with its columns (VODataService 1.1), or names only
 /// with `detail=min`.
-pub(super) async fn tables(parameters: crate::params::Parameters) -> impl IntoResponse {
-    let minimal = parameters
-        .0
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("detail") && v == "min");
+pub(super) async fn tables(parameters: crate::http::Parameters) -> impl IntoResponse {
+    let minimal = parameters.get("detail") == Some("min");
     xml_response(StatusCode::OK, tableset(None, !minimal))
 }
 
@@ -204,13 +201,19 @@ fn text_element(xml: &mut Writer<Vec<u8>>, name: &str, text: &str) -> std::io::R
 }
 
 /// VOSI capabilities: TAP with TAPRegExt (what really works), and the VOSI endpoints.
-pub(super) async fn capabilities(headers: HeaderMap) -> impl IntoResponse {
+pub(super) async fn capabilities(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> impl IntoResponse {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1");
     let base = format!("http://{host}/tap");
-    xml_response(StatusCode::OK, capabilities_document(&base))
+    xml_response(
+        StatusCode::OK,
+        capabilities_document(&base, state.reader.timeout),
+    )
 }
 
 /// The ADQL features the adql crate accepts, by TAPRegExt feature type.
@@ -242,7 +245,7 @@ const FEATURES: &[(&str, &[&str])] = &[
     ("adql-common-table", &["WITH"]),
 ];
 
-fn capabilities_document(base: &str) -> String {
+fn capabilities_document(base: &str, query_timeout: Duration) -> String {
     let mut xml = Writer::new_with_indent(Vec::new(), b' ', 1);
     let write = |xml: &mut Writer<Vec<u8>>| -> std::io::Result<()> {
         let mut root = BytesStart::new("vosi:capabilities");
@@ -295,28 +298,19 @@ fn capabilities_document(base: &str) -> String {
             xml.write_event(Event::End(BytesEnd::new("languageFeatures")))?;
         }
         xml.write_event(Event::End(BytesEnd::new("language")))?;
-        for (format, mime, aliases) in super::sync::FORMATS {
+        for description in crate::formats::FORMATS {
             let mut element = BytesStart::new("outputFormat");
-            let id = match format {
-                super::sync::Format::TableData => {
-                    Some("ivo://ivoa.net/std/TAPRegExt#output-votable-td")
-                }
-                super::sync::Format::Binary2 => {
-                    Some("ivo://ivoa.net/std/TAPRegExt#output-votable-binary2")
-                }
-                _ => None,
-            };
-            if let Some(id) = id {
+            if let Some(id) = description.ivo_id {
                 element.push_attribute(("ivo-id", id));
             }
             xml.write_event(Event::Start(element))?;
-            text_element(xml, "mime", mime)?;
-            for alias in *aliases {
+            text_element(xml, "mime", description.mime)?;
+            for alias in description.aliases {
                 text_element(xml, "alias", alias)?;
             }
             xml.write_event(Event::End(BytesEnd::new("outputFormat")))?;
         }
-        let seconds = crate::db::query_timeout().as_secs().to_string();
+        let seconds = query_timeout.as_secs().to_string();
         xml.write_event(Event::Start(BytesStart::new("executionDuration")))?;
         text_element(xml, "default", &seconds)?;
         text_element(xml, "hard", &seconds)?;

@@ -234,6 +234,44 @@ pub async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
     db.query_one(sql, &[]).await.unwrap().get(0)
 }
 
+/// The plan PostgreSQL makes for a query as a surface sends it (its SQL and its parameters,
+/// typed as the surface types them), one line per node; `options` as EXPLAIN takes them
+/// (`(ANALYZE)` runs the query).
+pub async fn explain(
+    db: &tokio_postgres::Client,
+    options: &str,
+    query: &obsportal::results::ResultQuery,
+) -> Vec<String> {
+    let statement = db
+        .prepare_typed(
+            &format!("EXPLAIN {options} {}", query.sql),
+            &query.parameter_types,
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{error}: {}", query.sql));
+    let parameters: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = query
+        .parameters
+        .iter()
+        .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect();
+    db.query(&statement, &parameters)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
+/// Whether a plan sorts every row it finds (a Sort node; an Incremental Sort on a presorted
+/// key only orders rows of equal keys).
+pub fn sorts_everything(plan: &[String]) -> bool {
+    plan.iter().any(|line| {
+        line.trim_start()
+            .trim_start_matches("->  ")
+            .starts_with("Sort  (")
+    })
+}
+
 /// GET, returning status and body.
 pub async fn get(url: &str) -> (u16, String) {
     let response = reqwest::get(url).await.unwrap();

@@ -1,0 +1,12 @@
+//! The HTTP edge every surface shares: what a handler is given (`AppState`), how it reads its
+//! parameters (`Parameters`), and how it fails (`ServiceError`, rendered for its `Surface`).
+//! Nothing here knows a handler: `server.rs` assembles the router, so handlers import this
+//! module and never the router.
+
+mod error;
+mod params;
+mod state;
+
+pub use error::{ServiceError, Surface};
+pub use params::{ParameterError, Parameters, MAX_BODY_BYTES};
+pub use state::AppState;
