@@ -373,8 +373,9 @@ async fn geometries_come_back_as_dali_arrays_in_degrees() {
     let (_workspace, _server, db) = reader_on_demo(20).await;
     let catalog = obsportal::schema::adql_catalog();
     let sql = adql::translate(
-        "SELECT POINT('ICRS', 10, -20) AS p, CIRCLE(10, -20, 1.5) AS c, POLYGON(0, 0, 10, 0, 10, 10) AS t, \
-         CENTROID(CIRCLE(350, 80, 2)) AS m",
+        "SELECT TOP 1 POINT('ICRS', 10, -20) AS p, CIRCLE(10, -20, 1.5) AS c, POLYGON(0, 0, 10, 0, 10, 10) AS t, \
+         CENTROID(CIRCLE(350, 80, 2)) AS m, CAST('12.5 -45.25' AS POINT) AS k, \
+         ivo_healpix_index(0, 90, 0) AS h, ivo_healpix_center(0, 0) AS hc FROM obsportal.exposures",
         catalog,
     )
     .unwrap()
@@ -393,6 +394,15 @@ async fn geometries_come_back_as_dali_arrays_in_degrees() {
         &[0.0, 0.0, 10.0, 0.0, 10.0, 10.0],
     );
     close(row.get::<_, Vec<f64>>(3), &[350.0, 80.0]);
+    close(row.get::<_, Vec<f64>>(4), &[12.5, -45.25]);
+    // HEALPix at order 0, worked out from its definition: twelve base pixels, nested numbers
+    // 0-3 centred on the northern cap at RA 45, 135, 225, 315 and z = 2/3, 4-7 on the equator
+    // at RA 0, 90, 180, 270.
+    assert_eq!(row.get::<_, i64>(5), 5);
+    close(
+        row.get::<_, Vec<f64>>(6),
+        &[45.0, (2.0f64 / 3.0).asin().to_degrees()],
+    );
     // A NULL region stays NULL rather than becoming an empty array.
     let sql = adql::translate("SELECT TOP 1 s_region FROM ivoa.obscore", catalog)
         .unwrap()

@@ -636,3 +636,45 @@ async fn queries_of_many_shapes_keep_working_as_statement_caches_fill_and_start_
         );
     }
 }
+
+/// Every user-defined function capabilities declare runs, as a client reading them would call
+/// it, and gives what HEALPix's definition says at order 0 (pixel 4 is centred at RA 0 on the
+/// equator).
+#[tokio::test]
+async fn every_declared_udf_runs() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "20"]);
+    let (_, capabilities) = get(&server.url("/tap/capabilities")).await;
+    let udfs = capabilities
+        .split("#features-udf\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</languageFeatures>").next())
+        .expect("a features-udf element");
+    let names: Vec<&str> = udfs
+        .split("<form>")
+        .skip(1)
+        .map(|form| form.split('(').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["in_unit", "ivo_healpix_index", "ivo_healpix_center"]
+    );
+    let (status, body) = sync(
+        &server,
+        "SELECT TOP 1 ivo_healpix_index(0, 0, 0) AS pixel, \
+         ivo_healpix_center(0, ivo_healpix_index(0, 0, 0)) AS centre FROM obsportal.exposures",
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let table = VoTable::parse(&body);
+    assert_eq!(table.column("pixel"), ["4"]);
+    let centre: Vec<f64> = table.column("centre")[0]
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(
+        centre[0].abs() < 1e-9 && centre[1].abs() < 1e-9,
+        "{centre:?}"
+    );
+}

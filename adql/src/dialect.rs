@@ -94,18 +94,8 @@ pub(crate) fn parse(text: &str) -> Result<Statement, AdqlError> {
         }
     }
     let mut after_semicolon: Option<(u64, u64)> = None;
-    let mut previous: Option<&sqlparser::tokenizer::TokenWithSpan> = None;
     for token in &tokens {
         let at = (token.span.start.line, token.span.start.column);
-        // "1abc" would read as "1 AS abc": in ADQL a name never starts with a digit.
-        if let (Some(before), Token::Word(_)) = (previous, &token.token) {
-            if matches!(before.token, Token::Number(..)) && before.span.end == token.span.start {
-                let start = (before.span.start.line, before.span.start.column);
-                return Err(AdqlError::new(ErrorKind::Syntax, "a number runs into a name", start)
-                    .with_hint("names start with a letter; put a space or an operator between a number and a name"));
-            }
-        }
-        previous = Some(token);
         if let Token::Word(word) = &token.token {
             if word.quote_style.is_some() && word.value.is_empty() {
                 return Err(AdqlError::new(

@@ -49,6 +49,9 @@ pub(crate) enum Function {
     Coordsys,
     Area,
     Centroid,
+    // The IVOA UDF catalogue's HEALPix functions (nested scheme), which pg_sphere computes.
+    IvoHealpixIndex,
+    IvoHealpixCenter,
 }
 
 /// Name, function, least and most arguments (None: any number).
@@ -95,6 +98,8 @@ const FUNCTIONS: &[(&str, Function, usize, Option<usize>)] = &[
     ("COORDSYS", Function::Coordsys, 1, Some(1)),
     ("AREA", Function::Area, 1, Some(1)),
     ("CENTROID", Function::Centroid, 1, Some(1)),
+    ("IVO_HEALPIX_INDEX", Function::IvoHealpixIndex, 2, Some(3)),
+    ("IVO_HEALPIX_CENTER", Function::IvoHealpixCenter, 2, Some(2)),
 ];
 
 /// The function of an ADQL name (any case), with its least and most argument counts.
@@ -117,7 +122,11 @@ impl Function {
     pub(crate) fn is_geometry_valued(self) -> bool {
         matches!(
             self,
-            Function::Point | Function::Circle | Function::Polygon | Function::Centroid
+            Function::Point
+                | Function::Circle
+                | Function::Polygon
+                | Function::Centroid
+                | Function::IvoHealpixCenter
         )
     }
 

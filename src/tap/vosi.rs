@@ -245,6 +245,27 @@ const FEATURES: &[(&str, &[&str])] = &[
     ("adql-common-table", &["WITH"]),
 ];
 
+/// User-defined functions (TAPRegExt `features-udf`), with their signatures as TAPRegExt
+/// writes them: the IVOA UDF catalogue's HEALPix functions, computed by pg_sphere. IN_UNIT is
+/// ADQL 2.1's (declared above too), but the ADQL parser of TOPCAT and taplint predates it and,
+/// once a service declares any UDF, flags every function it does not know: declared here as
+/// well, TOPCAT's editor accepts queries that use it.
+const UDFS: &[(&str, &str)] = &[
+    (
+        "in_unit(value DOUBLE PRECISION, unit VARCHAR) -> DOUBLE PRECISION",
+        "ADQL 2.1's IN_UNIT: the value, whose unit is known, converted to the VOUnit given.",
+    ),
+    (
+        "ivo_healpix_index(hpxOrder INTEGER, ra DOUBLE PRECISION, dec DOUBLE PRECISION) -> BIGINT",
+        "The index of the HEALPix pixel (nested scheme) of order hpxOrder that holds the \
+         position (ra, dec) [deg]; also ivo_healpix_index(hpxOrder, POINT).",
+    ),
+    (
+        "ivo_healpix_center(hpxOrder INTEGER, hpxIndex BIGINT) -> POINT",
+        "The centre of the HEALPix pixel (nested scheme) of order hpxOrder and index hpxIndex.",
+    ),
+];
+
 fn capabilities_document(base: &str, query_timeout: Duration) -> String {
     let mut xml = Writer::new_with_indent(Vec::new(), b' ', 1);
     let write = |xml: &mut Writer<Vec<u8>>| -> std::io::Result<()> {
@@ -297,6 +318,16 @@ fn capabilities_document(base: &str, query_timeout: Duration) -> String {
             }
             xml.write_event(Event::End(BytesEnd::new("languageFeatures")))?;
         }
+        let mut features = BytesStart::new("languageFeatures");
+        features.push_attribute(("type", "ivo://ivoa.net/std/TAPRegExt#features-udf"));
+        xml.write_event(Event::Start(features))?;
+        for (form, description) in UDFS {
+            xml.write_event(Event::Start(BytesStart::new("feature")))?;
+            text_element(xml, "form", form)?;
+            text_element(xml, "description", description)?;
+            xml.write_event(Event::End(BytesEnd::new("feature")))?;
+        }
+        xml.write_event(Event::End(BytesEnd::new("languageFeatures")))?;
         xml.write_event(Event::End(BytesEnd::new("language")))?;
         for description in crate::formats::FORMATS {
             let mut element = BytesStart::new("outputFormat");

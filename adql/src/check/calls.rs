@@ -90,7 +90,7 @@ impl Checker<'_> {
                 position(span),
             ));
         }
-        check_geometry_arguments(known, &arguments, span)?;
+        check_geometry_arguments(known, &arguments, span, self.catalog.is_some())?;
         if known == Function::Circle {
             self.check_radius(list.args.last(), arguments.last())?;
         }
@@ -189,6 +189,68 @@ impl Checker<'_> {
         }))
     }
 
+    /// CAST of a DALI string (`'12.3 45.6'` AS POINT, `'ra dec radius'` AS CIRCLE, the
+    /// vertices' coordinates AS POLYGON) to a geometry: read here into the constructor it
+    /// stands for, which is then checked and translated like one written out. Only a literal
+    /// can be read before the query runs; a column of such strings is refused.
+    pub(super) fn geometry_cast(
+        &mut self,
+        value: Expr,
+        function: Function,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Expr, AdqlError> {
+        let name = function.name().to_ascii_uppercase();
+        let example = match function {
+            Function::Point => "'12.3 45.6'",
+            Function::Circle => "'12.3 45.6 1.0'",
+            _ => "'1.0 0.1 2.0 0.2 3.0 0.3'",
+        };
+        let refuse = |problem: String| {
+            AdqlError::new(ErrorKind::BadArguments, problem, position(span)).with_hint(format!(
+                "CAST to {name} reads a string literal of DALI coordinates in degrees, e.g. \
+                 CAST({example} AS {name})"
+            ))
+        };
+        let Expr::String(text) = value else {
+            return Err(refuse(format!("CAST to {name} takes a string literal")));
+        };
+        let numbers = text
+            .split_whitespace()
+            .map(|word| word.parse::<f64>().ok().filter(|n| n.is_finite()))
+            .collect::<Option<Vec<f64>>>()
+            .ok_or_else(|| refuse(format!("{text:?} is not a list of numbers")))?;
+        let fits = match function {
+            Function::Point => numbers.len() == 2,
+            Function::Circle => numbers.len() == 3,
+            _ => numbers.len() >= 6 && numbers.len() % 2 == 0,
+        };
+        if !fits {
+            return Err(refuse(format!(
+                "{text:?} has {} numbers, which make no {name}",
+                numbers.len()
+            )));
+        }
+        if function == Function::Circle && !(0.0..=90.0).contains(&numbers[2]) {
+            return Err(refuse(format!(
+                "a CIRCLE's radius is from 0 to 90 degrees, not {}",
+                numbers[2]
+            )));
+        }
+        let arguments: Vec<Expr> = numbers
+            .iter()
+            .map(|number| match format!("{}", number.abs()) {
+                digits if *number < 0.0 => Expr::Negate(Box::new(Expr::Number(digits))),
+                digits => Expr::Number(digits),
+            })
+            .collect();
+        check_geometry_arguments(function, &arguments, span, self.catalog.is_some())?;
+        Ok(Expr::Call {
+            function,
+            arguments,
+            distinct: false,
+        })
+    }
+
     /// IN_UNIT(value, 'unit'): the value, whose unit is known, converted.
     pub(super) fn in_unit(
         &mut self,
@@ -208,7 +270,8 @@ impl Checker<'_> {
         let Some(from) = self.unit_of(&value, scope) else {
             return Err(AdqlError::new(
                 ErrorKind::BadArguments,
-                "IN_UNIT needs a value whose unit is known: a column with a unit",
+                "IN_UNIT needs a value whose unit is known: a column with a unit, or an \
+                 expression of such columns that keeps it (a sum, a scaling by a number, MAX...)",
                 position(span),
             ));
         };
@@ -221,27 +284,68 @@ impl Checker<'_> {
         })
     }
 
-    /// The unit of a value: a column's, kept by aggregates that do not change it and by sums
-    /// and differences of values in one unit.
+    /// The unit of a value, where it follows from its parts: a column's; kept by aggregates,
+    /// rounding and signs that do not change it, by sums and differences of values in one
+    /// unit, by COALESCE of such values, and by scaling with a plain number (`2 * col`,
+    /// `col / 3600`); DEGREES and RADIANS give degrees and radians.
     pub(super) fn unit_of(&self, expr: &Expr, scope: &Scope<'_>) -> Option<String> {
+        let same_unit = |values: &[Expr]| {
+            let unit = self.unit_of(values.first()?, scope)?;
+            values[1..]
+                .iter()
+                .all(|value| self.unit_of(value, scope).as_ref() == Some(&unit))
+                .then_some(unit)
+        };
         match expr {
             Expr::Column(column) => column_info(column, scope).and_then(|c| c.unit.clone()),
             Expr::InUnit { unit, .. } => Some(unit.clone()),
             Expr::Nested(inner) | Expr::Negate(inner) => self.unit_of(inner, scope),
             Expr::Call {
                 function:
-                    Function::Min | Function::Max | Function::Avg | Function::Sum | Function::Abs,
+                    Function::Min
+                    | Function::Max
+                    | Function::Avg
+                    | Function::Sum
+                    | Function::Abs
+                    | Function::Round
+                    | Function::Floor
+                    | Function::Ceiling
+                    | Function::Truncate,
                 arguments,
                 ..
             } => arguments.first().and_then(|a| self.unit_of(a, scope)),
+            Expr::Call {
+                function: Function::Coalesce,
+                arguments,
+                ..
+            } => same_unit(arguments),
+            Expr::Call {
+                function: Function::Degrees,
+                ..
+            } => Some("deg".into()),
+            Expr::Call {
+                function: Function::Radians,
+                ..
+            } => Some("rad".into()),
             Expr::Binary {
                 operator: BinaryOperator::Plus | BinaryOperator::Minus,
                 left,
                 right,
-            } => {
-                let unit = self.unit_of(left, scope)?;
-                (self.unit_of(right, scope).as_ref() == Some(&unit)).then_some(unit)
-            }
+            } => same_unit(&[(**left).clone(), (**right).clone()]),
+            Expr::Binary {
+                operator: BinaryOperator::Multiply,
+                left,
+                right,
+            } => match (is_plain_number(left), is_plain_number(right)) {
+                (true, false) => self.unit_of(right, scope),
+                (false, true) => self.unit_of(left, scope),
+                _ => None,
+            },
+            Expr::Binary {
+                operator: BinaryOperator::Divide,
+                left,
+                right,
+            } if is_plain_number(right) => self.unit_of(left, scope),
             _ => None,
         }
     }
@@ -256,7 +360,12 @@ impl Checker<'_> {
         let span = function.name.span();
         let mut arguments = self.arguments(function, scope)?;
         if arguments.len() == 5 {
-            check_geometry_arguments(Function::Point, &arguments[..3], span)?;
+            check_geometry_arguments(
+                Function::Point,
+                &arguments[..3],
+                span,
+                self.catalog.is_some(),
+            )?;
             arguments.remove(0);
         }
         let [ra, dec, width, height] = <[Expr; 4]>::try_from(arguments).map_err(|_| {
@@ -302,11 +411,15 @@ impl Checker<'_> {
 }
 
 /// Geometry functions take geometries, or coordinates with an optional coordinate system
-/// first; only ICRS is served.
+/// first. That argument is deprecated in ADQL 2.1 (section 4.2.1) and any string is ADQL; but
+/// ADQL 2.1 leaves frame conversions to explicit functions, and this service converts none:
+/// its positions are ICRS, so against its tables (`frames_checked`) another frame is refused
+/// rather than read as ICRS.
 pub(super) fn check_geometry_arguments(
     function: Function,
     arguments: &[Expr],
     span: sqlparser::tokenizer::Span,
+    frames_checked: bool,
 ) -> Result<(), AdqlError> {
     let bad = |message: &str| {
         Err(AdqlError::new(
@@ -318,13 +431,20 @@ pub(super) fn check_geometry_arguments(
     let coordinate_system = |expr: &Expr| match expr {
         Expr::String(text) => {
             let upper = text.trim().to_ascii_uppercase();
-            if upper.is_empty() || upper.starts_with("ICRS") {
+            if !frames_checked || upper.is_empty() || upper.starts_with("ICRS") {
                 Ok(())
             } else {
                 Err(AdqlError::new(
                     ErrorKind::BadArguments,
-                    format!("the coordinate system {text:?} is not served; only ICRS"),
+                    format!(
+                        "the coordinate system {text:?} is not served: positions here are ICRS, \
+                         and this service converts no frames"
+                    ),
                     position(span),
+                )
+                .with_hint(
+                    "the coordinate system argument is deprecated in ADQL 2.1: leave it out \
+                     (POINT(ra, dec)) or write 'ICRS', with ICRS coordinates",
                 ))
             }
         }
@@ -334,6 +454,25 @@ pub(super) fn check_geometry_arguments(
             position(span),
         )),
     };
+    // A string anywhere but first is a coordinate system in the wrong place, or an argument
+    // missing after it.
+    let misplaced_string = |from: usize| {
+        arguments[from..]
+            .iter()
+            .any(|argument| matches!(argument, Expr::String(_)))
+    };
+    match function {
+        Function::Point if arguments.len() == 2 && misplaced_string(0) => {
+            return bad("POINT takes two coordinates, after an optional coordinate system: POINT(ra, dec)")
+        }
+        Function::Circle if arguments.len() == 3 && misplaced_string(0) => {
+            return bad("CIRCLE takes a centre and a radius, after an optional coordinate system: CIRCLE(ra, dec, radius) or CIRCLE(point, radius)")
+        }
+        Function::Point | Function::Circle if misplaced_string(1) => {
+            return bad("a coordinate system comes first, and only there")
+        }
+        _ => {}
+    }
     match function {
         Function::Point if arguments.len() == 3 => coordinate_system(&arguments[0]),
         Function::Circle if arguments.len() == 4 => coordinate_system(&arguments[0]),
@@ -377,6 +516,9 @@ pub(super) fn check_geometry_arguments(
         Function::Distance if arguments.len() == 3 => {
             bad("DISTANCE takes two POINTs, or four coordinates")
         }
+        Function::IvoHealpixIndex if arguments.len() == 2 && !is_geometry(&arguments[1]) => {
+            bad("ivo_healpix_index takes an order and a POINT, or an order, ra and dec")
+        }
         Function::Coord1
         | Function::Coord2
         | Function::Coordsys
@@ -387,6 +529,22 @@ pub(super) fn check_geometry_arguments(
             bad("this function takes a geometry")
         }
         _ => Ok(()),
+    }
+}
+
+/// The geometry constructor a CAST target names (ADQL 2.1, 4.7.5: POINT, CIRCLE, POLYGON).
+pub(super) fn geometry_type(data_type: &sql::DataType) -> Option<Function> {
+    let sql::DataType::Custom(name, modifiers) = data_type else {
+        return None;
+    };
+    if !modifiers.is_empty() {
+        return None;
+    }
+    match name.to_string().to_ascii_uppercase().as_str() {
+        "POINT" => Some(Function::Point),
+        "CIRCLE" => Some(Function::Circle),
+        "POLYGON" => Some(Function::Polygon),
+        _ => None,
     }
 }
 
@@ -412,4 +570,13 @@ pub(super) fn cast_target(
                 .with_hint("ADQL casts to SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR, VARCHAR, TIMESTAMP"))
         }
     })
+}
+
+/// A number written as such, whatever its sign and brackets: a scale without a unit.
+fn is_plain_number(expr: &Expr) -> bool {
+    match expr {
+        Expr::Number(_) | Expr::Parameter(..) => true,
+        Expr::Negate(inner) | Expr::Nested(inner) => is_plain_number(inner),
+        _ => false,
+    }
 }

@@ -307,6 +307,16 @@ impl Checker<'_> {
                 expr: inner,
                 data_type,
                 format: None,
+            } if geometry_type(data_type).is_some() => {
+                let function = geometry_type(data_type).expect("just matched");
+                let value = self.expr(inner, scope)?;
+                self.geometry_cast(value, function, expr.span())?
+            }
+            sql::Expr::Cast {
+                kind: sql::CastKind::Cast,
+                expr: inner,
+                data_type,
+                format: None,
             } => Expr::Cast {
                 expr: boxed(self, inner)?,
                 target: cast_target(data_type, expr.span())?,

@@ -30,7 +30,22 @@ impl Checker<'_> {
                 }
             };
             let (natural, constraint) = match constraint {
-                sql::JoinConstraint::None => (false, PendingConstraint::None),
+                sql::JoinConstraint::None if kind == JoinKind::Cross => {
+                    (false, PendingConstraint::None)
+                }
+                // ADQL's qualified joins (INNER, LEFT, RIGHT, FULL) need a join specification
+                // unless NATURAL: only CROSS JOIN goes without one.
+                sql::JoinConstraint::None => {
+                    return Err(AdqlError::new(
+                        ErrorKind::Syntax,
+                        "this JOIN needs ON or USING",
+                        position(join.relation.span()),
+                    )
+                    .with_hint(
+                        "join on a condition (JOIN t ON a.x = t.x), on columns both have \
+                         (USING (x)), write NATURAL JOIN, or CROSS JOIN for every pair",
+                    ))
+                }
                 sql::JoinConstraint::Natural => {
                     // The columns both sides have are merged.
                     let right_columns: Vec<String> = scope.entries[left_tables..]

@@ -378,6 +378,15 @@ impl Checker<'_> {
             .as_ref()
             .map(|e| self.condition(e, &scope, "HAVING"))
             .transpose()?;
+        // ADQL's query specification always has a FROM clause (SQL's SELECT of constants alone
+        // is not ADQL). Checked last, so that a mistake in what is selected is told first.
+        if select.from.is_empty() {
+            return Err(
+                AdqlError::new(ErrorKind::Syntax, "a SELECT needs FROM", position(span)).with_hint(
+                    "ADQL selects from a table: add FROM and the table the values come from",
+                ),
+            );
+        }
         Ok((
             Select {
                 distinct,
@@ -566,7 +575,10 @@ fn kind_of(expr: &Expr, scope: &Scope<'_>) -> ColumnType {
         } => match function {
             _ if function.is_geometry_valued() => ColumnType::Geometry,
             Function::Lower | Function::Upper | Function::Coordsys => ColumnType::Text,
-            Function::Count | Function::Contains | Function::Intersects => ColumnType::Integer,
+            Function::Count
+            | Function::Contains
+            | Function::Intersects
+            | Function::IvoHealpixIndex => ColumnType::Integer,
             Function::Abs | Function::Min | Function::Max | Function::Coalesce => arguments
                 .first()
                 .map_or(ColumnType::Unknown, |a| kind_of(a, scope)),
@@ -603,7 +615,7 @@ fn describe(expr: &Expr, alias: Option<&str>, scope: &Scope<'_>) -> Output {
     };
     let xtype = match expr {
         Expr::Call {
-            function: Function::Point | Function::Centroid,
+            function: Function::Point | Function::Centroid | Function::IvoHealpixCenter,
             ..
         } => Some("point"),
         Expr::Call {

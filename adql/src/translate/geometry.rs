@@ -370,6 +370,17 @@ pub(super) fn geometry(e: &Expr, out: &mut String) {
             geometry(&arguments[0], out);
             out.push(')');
         }
+        Expr::Call {
+            function: Function::IvoHealpixCenter,
+            arguments,
+            ..
+        } => {
+            out.push_str("center_of_healpix_nest(");
+            expr(&arguments[0], out);
+            out.push_str(", ");
+            expr(&arguments[1], out);
+            out.push(')');
+        }
         Expr::Nested(inner) => geometry(inner, out),
         other => expr(other, out),
     }

@@ -582,7 +582,22 @@ fn call(function: Function, arguments: &[Expr], distinct: bool, out: &mut String
             geometry(&arguments[0], out);
             out.push_str(") * (180.0 / pi()) ^ 2)");
         }
-        Function::Point | Function::Circle | Function::Polygon | Function::Centroid => geometry(
+        Function::IvoHealpixIndex => {
+            out.push_str("healpix_nest(");
+            expr(&arguments[0], out);
+            out.push_str(", ");
+            match arguments {
+                [_, point] => geometry(point, out),
+                [_, ra, dec] => spoint(ra, dec, out),
+                _ => unreachable!("the checker allows two or three arguments"),
+            }
+            out.push(')');
+        }
+        Function::Point
+        | Function::Circle
+        | Function::Polygon
+        | Function::Centroid
+        | Function::IvoHealpixCenter => geometry(
             &Expr::Call {
                 function,
                 arguments: arguments.to_vec(),

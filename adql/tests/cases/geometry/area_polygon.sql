@@ -1,1 +1,1 @@
-SELECT (area((SELECT spoly(v.p ORDER BY v.n) FROM (VALUES (1, spoint(radians(0), radians(0))), (2, spoint(radians(10), radians(0))), (3, spoint(radians(10), radians(10))), (4, spoint(radians(0), radians(10)))) AS v (n, p))) * (180.0 / pi()) ^ 2) AS "square_degrees"
+SELECT (area((SELECT spoly(v.p ORDER BY v.n) FROM (VALUES (1, spoint(radians(0), radians(0))), (2, spoint(radians(10), radians(0))), (3, spoint(radians(10), radians(10))), (4, spoint(radians(0), radians(10)))) AS v (n, p))) * (180.0 / pi()) ^ 2) AS "square_degrees" FROM "obsportal"."exposures"

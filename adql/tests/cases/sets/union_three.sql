@@ -1,1 +1,1 @@
-((SELECT 1 AS "n") UNION (SELECT 2)) UNION (SELECT 3)
+((SELECT 1 AS "n" FROM "obsportal"."exposures") UNION (SELECT 2 FROM "obsportal"."exposures")) UNION (SELECT 3 FROM "obsportal"."exposures")

@@ -1,1 +1,1 @@
-SELECT pi()
+SELECT pi() FROM "obsportal"."exposures"

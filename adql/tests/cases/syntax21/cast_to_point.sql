@@ -1,0 +1,1 @@
+SELECT CASE WHEN (spoint(radians(12.3::float8), radians(45.6::float8))) IS NULL THEN NULL ELSE ARRAY(SELECT degrees(CAST(v.x AS double precision)) FROM unnest(string_to_array(translate(CAST((spoint(radians(12.3::float8), radians(45.6::float8))) AS text), '{}()<> ', ''), ',')) WITH ORDINALITY AS v (x, i) ORDER BY v.i) END AS "p" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT CASE WHEN (center_of_healpix_nest(4, 100)) IS NULL THEN NULL ELSE ARRAY(SELECT degrees(CAST(v.x AS double precision)) FROM unnest(string_to_array(translate(CAST((center_of_healpix_nest(4, 100)) AS text), '{}()<> ', ''), ',')) WITH ORDINALITY AS v (x, i) ORDER BY v.i) END AS "centre" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT healpix_nest(6, spoint(radians("obsportal"."exposures"."target_ra"), radians("obsportal"."exposures"."target_dec"))) AS "pixel" FROM "obsportal"."exposures"

@@ -1,0 +1,1 @@
+SELECT "q"."exp_id" FROM ((SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."exp_seeing" < 1)) UNION (SELECT "obsportal"."exposures"."exp_id" FROM "obsportal"."exposures" WHERE ("obsportal"."exposures"."exp_tau0" > 0.005::float8))) AS "q"
