@@ -74,7 +74,7 @@ async fn page_render(base_url: &str, data_dir: &Path) -> (f64, f64) {
                 "SELECT exp_id, exp_mjd_start, target_name, target_ra, target_dec, instrument_name, instrument_mode,
                         instrument_submode, interferometer_stations, obs_program, obs_type, exp_seeing, exp_tau0
                    FROM obsportal.exposures WHERE instrument_name = 'GRAVITY'
-                  ORDER BY exp_seeing DESC NULLS LAST, exp_id LIMIT 100 OFFSET 0",
+                  ORDER BY exp_seeing DESC NULLS LAST, exp_id DESC LIMIT 100 OFFSET 0",
                 &[],
             )
             .await

@@ -22,9 +22,3 @@ SELECT s.dimension,
          ON s.dimension = 'program' AND p.id = s.value;
 
 GRANT SELECT ON obsportal.summary TO obsportal_query;
-
--- The /search page's descending sorts follow ADQL's (PostgreSQL's) order now that its query
--- is ADQL: missing values first, served by the ascending indexes scanned backwards. These
--- two indexes served the former "missing last" order alone.
-DROP INDEX IF EXISTS obsportal.exposures_sort_seeing_desc;
-DROP INDEX IF EXISTS obsportal.exposures_sort_tau0_desc;

@@ -20,6 +20,24 @@ pub struct Prepared {
 /// own TOP allows.
 pub fn prepare(adql: &str, max_records: Option<u64>) -> Result<Prepared, adql::AdqlError> {
     let translation = translations().translate_with_parameters(adql, adql_catalog())?;
+    Ok(bounded(translation, max_records))
+}
+
+/// As `prepare`, for a query a surface built. Its text takes the cache's road unless it asks
+/// for an order ADQL text cannot carry (missing values last when descending), which is added
+/// to the checked query (`adql::translate_built`).
+pub fn prepare_built(
+    query: &adql::build::Query,
+    max_records: Option<u64>,
+) -> Result<Prepared, adql::AdqlError> {
+    if !query.orders_missing_last() {
+        return prepare(&query.to_string(), max_records);
+    }
+    let translation = adql::translate_built(query, adql_catalog())?;
+    Ok(bounded(translation, max_records))
+}
+
+fn bounded(translation: adql::Translation, max_records: Option<u64>) -> Prepared {
     let (parameters, parameter_types) = translation
         .parameters
         .iter()
@@ -35,7 +53,7 @@ pub fn prepare(adql: &str, max_records: Option<u64>) -> Result<Prepared, adql::A
         ),
         None => translation.sql,
     };
-    Ok(Prepared {
+    Prepared {
         query: ResultQuery {
             sql,
             parameters,
@@ -43,7 +61,7 @@ pub fn prepare(adql: &str, max_records: Option<u64>) -> Result<Prepared, adql::A
             max_rows: max_records,
         },
         columns: translation.columns,
-    })
+    }
 }
 
 /// Translations by query shape, so that the same query around another position is not parsed

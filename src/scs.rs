@@ -10,7 +10,7 @@ use axum::Router;
 
 use crate::formats::Format;
 use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
-use crate::query::prepare;
+use crate::query::prepare_built;
 use crate::results::stream_results;
 use crate::schema::{published_table, ApiPresence};
 use crate::votable::{Field, Preamble, TimestampStyle};
@@ -38,7 +38,7 @@ async fn answer(
     let request = ConeRequest::read(&parameters?)?;
     let fields = fields_for(request.verbosity);
     let query = cone_query(request.ra, request.dec, request.radius, &fields);
-    let prepared = prepare(&query.to_string(), Some(request.max_records))?;
+    let prepared = prepare_built(&query, Some(request.max_records))?;
     let preamble = Preamble {
         params: vec![],
         infos: vec![("QUERY_STATUS".into(), "OK".into())],

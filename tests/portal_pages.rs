@@ -167,3 +167,31 @@ async fn lists_and_the_exposure_page_link_to_searches_and_to_eso() {
     );
     assert!(detail.contains("MEDIUM-SPLIT") && detail.contains("U1 U2 U3 U4"));
 }
+
+/// Sorted by seeing either way, the exposures with a seeing come first: a visitor asking for
+/// the worst conditions wants conditions, not the CHARA exposures that have none.
+#[tokio::test]
+async fn sorting_by_seeing_puts_exposures_without_one_last_both_ways() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "300"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let without = support::count(
+        &db,
+        "SELECT count(*) FROM obsportal.exposures WHERE exp_seeing IS NULL",
+    )
+    .await;
+    assert!(without > 20, "the demo data has exposures without a seeing");
+    for order in ["asc", "desc"] {
+        let (status, body) =
+            get(&server.url(&format!("/search?sort=exp_seeing&order={order}&size=20"))).await;
+        assert_eq!(status, 200, "{body}");
+        let rows = &body[body.find("<tbody>").unwrap()..];
+        let first_row = &rows[..rows.find("</tr>").unwrap()];
+        let seeing = first_row
+            .split("<td class=\"number\">")
+            .nth(1)
+            .and_then(|cell| cell.split("</td>").next())
+            .unwrap();
+        assert!(!seeing.is_empty(), "{order}: {first_row}");
+    }
+}

@@ -9,7 +9,7 @@ use obsportal::http::Parameters;
 use obsportal::portal::api;
 use obsportal::portal::search::Search;
 use obsportal::portal::search_page::{page_query, Display, SORTABLE};
-use obsportal::query::prepare;
+use obsportal::query::prepare_built;
 use support::{explain, sorts_everything, Workspace};
 
 fn parameters(pairs: &[(&str, &str)]) -> Parameters {
@@ -48,10 +48,14 @@ async fn cones_of_the_api_and_of_cone_search_use_the_position_index() {
         ("radius", "30"),
     ]))
     .unwrap();
-    let sent = api::query(&search, &api::api_fields(false)).to_string();
-    let prepared = prepare(&sent, Some(100_000)).unwrap();
+    let sent = api::query(&search, &api::api_fields(false));
+    let prepared = prepare_built(&sent, Some(100_000)).unwrap();
     let plan = explain(&db, "", &prepared.query).await.join("\n");
-    assert!(plan.contains("exposures_position"), "{sent}\n{plan}");
+    assert!(
+        plan.contains("exposures_position"),
+        "{}\n{plan}",
+        prepared.query.sql
+    );
     // The latitude band the translator adds keeps the estimate small, so no other plan wins.
     assert!(!plan.contains("Seq Scan"), "{plan}");
 
@@ -59,11 +63,15 @@ async fn cones_of_the_api_and_of_cone_search_use_the_position_index() {
     // the text, which PostgreSQL answers without running the query below it.
     for verbosity in 1..=3 {
         let fields = obsportal::scs::fields_for(verbosity);
-        let sent = obsportal::scs::cone_query(ra, dec, 0.01, &fields).to_string();
-        let prepared = prepare(&sent, Some(100)).unwrap();
+        let sent = obsportal::scs::cone_query(ra, dec, 0.01, &fields);
+        let prepared = prepare_built(&sent, Some(100)).unwrap();
         let plan = explain(&db, "", &prepared.query).await.join("\n");
-        assert!(plan.contains("exposures_position"), "{sent}\n{plan}");
-        let metadata = prepare(&sent, Some(0)).unwrap();
+        assert!(
+            plan.contains("exposures_position"),
+            "{}\n{plan}",
+            prepared.query.sql
+        );
+        let metadata = prepare_built(&sent, Some(0)).unwrap();
         assert!(
             metadata.query.sql.ends_with("LIMIT 0"),
             "{}",
@@ -92,13 +100,14 @@ async fn every_sort_order_of_the_search_page_is_served_by_an_index() {
                 let parameters = parameters(&pairs);
                 let search = Search::from_parameters(&parameters).unwrap();
                 let display = Display::read(&parameters).unwrap();
-                let sent = page_query(&search, &display).to_string();
-                let prepared = prepare(&sent, None).unwrap();
+                let sent = page_query(&search, &display);
+                let prepared = prepare_built(&sent, None).unwrap();
                 let plan = explain(&db, "", &prepared.query).await;
                 let text = plan.join("\n");
                 assert!(
                     text.contains("Index Scan") && !sorts_everything(&plan),
-                    "{sort} {order} {filter:?}:\n{sent}\n{text}"
+                    "{sort} {order} {filter:?}:\n{}\n{text}",
+                    prepared.query.sql
                 );
             }
         }

@@ -126,6 +126,9 @@ pub(crate) enum JoinConstraint {
 pub(crate) struct OrderItem {
     pub expr: Expr,
     pub descending: bool,
+    /// Rows without a value after the others whatever the direction: not ADQL (whose order
+    /// puts them first when descending, as PostgreSQL does), only asked by a built query.
+    pub missing_last: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

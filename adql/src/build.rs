@@ -66,11 +66,11 @@ enum Order {
     Column {
         name: String,
         descending: bool,
+        /// Rows without a value last also when descending (see `order_by_missing_last`).
+        missing_last: bool,
     },
     /// Nearest first from a position, over the positions in two columns.
-    DistanceFrom {
-        cone: Cone,
-    },
+    DistanceFrom { cone: Cone },
 }
 
 impl Query {
@@ -115,8 +115,52 @@ impl Query {
         self.order.push(Order::Column {
             name: column.to_string(),
             descending,
+            missing_last: false,
         });
         self
+    }
+
+    /// As `order_by`, with rows that have no value last also when descending (the worst
+    /// seeing first, not the exposures without a seeing). ADQL cannot say this: its text
+    /// (`to_string`) orders them first when descending, and the query must be translated
+    /// with `crate::translate_built`, which adds the order after the check.
+    pub fn order_by_missing_last(mut self, column: &str, descending: bool) -> Query {
+        self.order.push(Order::Column {
+            name: column.to_string(),
+            descending,
+            missing_last: true,
+        });
+        self
+    }
+
+    /// Whether the query asks for an order ADQL text cannot carry.
+    pub fn orders_missing_last(&self) -> bool {
+        self.order.iter().any(|order| {
+            matches!(
+                order,
+                Order::Column {
+                    descending: true,
+                    missing_last: true,
+                    ..
+                }
+            )
+        })
+    }
+
+    /// For each ORDER BY key in order, whether it puts missing values last when descending.
+    pub(crate) fn missing_last_by_key(&self) -> Vec<bool> {
+        self.order
+            .iter()
+            .map(|order| {
+                matches!(
+                    order,
+                    Order::Column {
+                        missing_last: true,
+                        ..
+                    }
+                )
+            })
+            .collect()
     }
 
     /// Nearest first from the cone's centre.
@@ -173,7 +217,9 @@ impl fmt::Display for Query {
         for (index, order) in self.order.iter().enumerate() {
             f.write_str(if index == 0 { "\nORDER BY " } else { ", " })?;
             match order {
-                Order::Column { name, descending } => {
+                Order::Column {
+                    name, descending, ..
+                } => {
                     write_name(f, name)?;
                     if *descending {
                         f.write_str(" DESC")?;

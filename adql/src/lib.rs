@@ -93,6 +93,28 @@ fn translate_noting_checked_values(
     ))
 }
 
+/// A query a program built, translated as its ADQL text is (parse, check, numbers as
+/// parameters, print), with what ADQL cannot say added to the checked query: the order of
+/// rows without a value (`build::Query::order_by_missing_last`).
+pub fn translate_built(
+    query: &build::Query,
+    catalog: &dyn Catalog,
+) -> Result<Translation, AdqlError> {
+    let text = query.to_string();
+    let statement = dialect::parse(&text)?;
+    let mut checked = check::check(&statement, &text, Some(catalog))?;
+    for (item, missing_last) in checked
+        .query
+        .order_by
+        .iter_mut()
+        .zip(query.missing_last_by_key())
+    {
+        item.missing_last = missing_last;
+    }
+    let parameters = parameters::take_numbers(&mut checked.query);
+    Ok(translate::to_postgres(&checked.query, parameters))
+}
+
 /// Parses and checks the grammar alone: any table or column name is accepted.
 pub fn check_syntax(text: &str) -> Result<(), AdqlError> {
     let statement = dialect::parse(text)?;

@@ -187,3 +187,32 @@ fn the_translation_cache_serves_only_queries_of_the_same_shape() {
     assert!(adql::translate_with_parameters(&odd, &catalog()).is_err());
     assert!(cache.translate_with_parameters(&odd, &catalog()).is_err());
 }
+
+/// A built query asking for missing values last when descending: ADQL's text cannot say it
+/// (it orders them first), so the translation adds it after the same check.
+#[test]
+fn built_queries_can_put_missing_values_last() {
+    let catalog = catalog();
+    let query = adql::build::Query::select("obsportal.exposures", ["exp_id"])
+        .order_by_missing_last("target_dec", true)
+        .order_by("exp_id", true)
+        .top(10);
+    assert!(query.orders_missing_last());
+    assert!(query
+        .to_string()
+        .ends_with("ORDER BY target_dec DESC, exp_id DESC"));
+    let sql = adql::translate_built(&query, &catalog).unwrap().sql;
+    assert!(
+        sql.contains(
+            "\"target_dec\" DESC NULLS LAST, \"obsportal\".\"exposures\".\"exp_id\" DESC LIMIT 10"
+        ),
+        "{sql}"
+    );
+    // Ascending, missing values are last already: nothing to add.
+    let ascending = adql::build::Query::select("obsportal.exposures", ["exp_id"])
+        .order_by_missing_last("target_dec", false);
+    assert!(!ascending.orders_missing_last());
+    // A built query is checked like typed text.
+    let unknown = adql::build::Query::select("obsportal.exposures", ["no_such_column"]);
+    assert!(adql::translate_built(&unknown, &catalog).is_err());
+}

@@ -13,7 +13,7 @@ use deadpool_postgres::Pool;
 use super::search::Search;
 use crate::formats::Format;
 use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
-use crate::query::prepare;
+use crate::query::prepare_built;
 use crate::results::{read_maxrec, stream_results};
 use crate::schema::{published_table, ApiPresence};
 use crate::votable::{Datatype, Field, Preamble, TimestampStyle};
@@ -53,7 +53,7 @@ async fn answer(
     let max_records =
         read_maxrec(parameters.single("maxrec")?).map_err(ServiceError::BadRequest)?;
     let fields = api_fields(all_fields);
-    let prepared = prepare(&query(&search, &fields).to_string(), Some(max_records))?;
+    let prepared = prepare_built(&query(&search, &fields), Some(max_records))?;
     let preamble = Preamble {
         params: vec![
             ("status".into(), "OK".into()),

@@ -13,7 +13,7 @@ use super::layout::page;
 use super::page_rows;
 use super::search::{Search, DEFAULT_RADIUS_ARCSEC};
 use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
-use crate::query::prepare;
+use crate::query::prepare_built;
 use crate::results::fetch_rows;
 
 const PAGE_SIZES: [i64; 3] = [20, 50, 100];
@@ -337,10 +337,15 @@ const PAGE_COLUMNS: [&str; 13] = [
 
 /// A page of a search's results in the order asked, and one row more (to know whether a next
 /// page exists): what the sort indexes of migrations/0006 serve, in either direction.
+/// Exposures without a seeing or tau0 come last both ways (their own descending indexes): a
+/// visitor asking for the worst conditions first wants conditions, not blanks.
 pub fn page_query(search: &Search, display: &Display) -> Query {
-    search
-        .query(PAGE_COLUMNS)
-        .order_by(display.sort, display.descending)
+    let query = search.query(PAGE_COLUMNS);
+    let query = match display.sort {
+        "exp_seeing" | "exp_tau0" => query.order_by_missing_last(display.sort, display.descending),
+        _ => query.order_by(display.sort, display.descending),
+    };
+    query
         .order_by("exp_id", display.descending)
         .top(display.size as u64 + 1)
         .offset(((display.page - 1) * display.size) as u64)
@@ -348,7 +353,7 @@ pub fn page_query(search: &Search, display: &Display) -> Query {
 
 /// Runs one of the page's queries on the pages' connections, through the one query path.
 async fn run(state: &AppState, query: &Query) -> Result<Vec<Row>, ServiceError> {
-    let prepared = prepare(&query.to_string(), None)?;
+    let prepared = prepare_built(query, None)?;
     Ok(fetch_rows(&state.pages, &prepared.query).await?)
 }
 

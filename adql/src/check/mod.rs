@@ -205,7 +205,11 @@ impl Checker<'_> {
                     }
                 };
                 let expr = self.order_item(&item.expr, &columns, &scope_for_order)?;
-                order_by.push(OrderItem { expr, descending });
+                order_by.push(OrderItem {
+                    expr,
+                    descending,
+                    missing_last: false,
+                });
             }
         }
         self.common_tables.truncate(known_common_tables);

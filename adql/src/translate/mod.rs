@@ -62,6 +62,9 @@ fn query_sql(query: &Query, out: &mut String, outermost: bool) {
             expr(&item.expr, out);
             if item.descending {
                 out.push_str(" DESC");
+                if item.missing_last {
+                    out.push_str(" NULLS LAST");
+                }
             }
         }
     }
