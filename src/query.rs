@@ -3,16 +3,35 @@
 //! here by the `adql` crate, its numbers passed as parameters, and bounded by the overflow
 //! rule of `results`. Nothing else writes SQL over the published tables for a request.
 
+use axum::response::Response;
 use tokio_postgres::types::Type;
 
-use crate::results::{row_limit, ResultQuery, SqlParameter};
+use crate::db::QueryPool;
+use crate::formats::Format;
+use crate::results::{row_limit, stream_results, ResultError, ResultQuery, SqlParameter};
 use crate::schema::{adql_catalog, published_tables};
-use crate::votable::{Datatype, Field};
+use crate::votable::{Datatype, Field, Preamble, TimestampStyle};
 
 /// A checked query, ready to run, and the columns it returns.
 pub struct Prepared {
     pub query: ResultQuery,
     pub columns: Vec<adql::OutputColumn>,
+}
+
+impl Prepared {
+    /// Runs the query on `pool` and streams its rows in `format`, described by `fields`, with
+    /// the preamble and timestamps the surface writes.
+    pub async fn stream(
+        self,
+        pool: &QueryPool,
+        format: Format,
+        fields: &[Field],
+        preamble: &Preamble,
+        timestamps: TimestampStyle,
+    ) -> Result<Response, ResultError> {
+        let writer = format.writer(fields, preamble, timestamps);
+        stream_results(pool.clone(), self.query, writer, format.content_type()).await
+    }
 }
 
 /// Checks and translates `adql`. With `max_records`, the query returns at most that many rows

@@ -11,7 +11,6 @@ use axum::Router;
 use crate::formats::Format;
 use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
 use crate::query::prepare_built;
-use crate::results::stream_results;
 use crate::schema::{published_table, ApiPresence};
 use crate::votable::{Field, Preamble, TimestampStyle};
 
@@ -43,15 +42,15 @@ async fn answer(
         params: vec![],
         infos: vec![("QUERY_STATUS".into(), "OK".into())],
     };
-    let format = Format::TableData;
-    let writer = format.writer(&fields, &preamble, TimestampStyle::Dali);
-    Ok(stream_results(
-        state.reader.clone(),
-        prepared.query,
-        writer,
-        format.content_type(),
-    )
-    .await?)
+    Ok(prepared
+        .stream(
+            &state.reader,
+            Format::TableData,
+            &fields,
+            &preamble,
+            TimestampStyle::Dali,
+        )
+        .await?)
 }
 
 /// What a cone search asks the database: the exposures within `radius` degrees of the

@@ -14,7 +14,7 @@ use super::search::Search;
 use crate::formats::Format;
 use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
 use crate::query::prepare_built;
-use crate::results::{read_maxrec, stream_results};
+use crate::results::read_maxrec;
 use crate::schema::{published_table, ApiPresence};
 use crate::votable::{Datatype, Field, Preamble, TimestampStyle};
 
@@ -69,14 +69,15 @@ async fn answer(
         ],
         infos: vec![],
     };
-    let writer = format.writer(&fields, &preamble, TimestampStyle::ObsPortal);
-    Ok(stream_results(
-        state.reader.clone(),
-        prepared.query,
-        writer,
-        format.content_type(),
-    )
-    .await?)
+    Ok(prepared
+        .stream(
+            &state.reader,
+            format,
+            &fields,
+            &preamble,
+            TimestampStyle::ObsPortal,
+        )
+        .await?)
 }
 
 /// What the API asks the database: the search's exposures in time order, with `fields`.

@@ -8,7 +8,7 @@ use axum::response::Response;
 use crate::formats::Format;
 use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
 use crate::query::{field_of, prepare};
-use crate::results::{read_maxrec, stream_results};
+use crate::results::read_maxrec;
 use crate::votable::{Field, Preamble, TimestampStyle};
 
 pub(super) async fn sync(
@@ -69,12 +69,13 @@ async fn run(
             ("QUERY".into(), adql_text.to_string()),
         ],
     };
-    let writer = format.writer(&fields, &preamble, TimestampStyle::Dali);
-    Ok(stream_results(
-        state.reader.clone(),
-        prepared.query,
-        writer,
-        format.content_type(),
-    )
-    .await?)
+    Ok(prepared
+        .stream(
+            &state.reader,
+            format,
+            &fields,
+            &preamble,
+            TimestampStyle::Dali,
+        )
+        .await?)
 }
