@@ -141,52 +141,68 @@ pub(super) fn distance_within(
     };
     let [p, q] = distance_points(arguments);
     // The point that depends on columns goes on the left of <@, where the index is.
-    let ((indexed, indexed_latitude), (centre, centre_latitude)) =
-        if references_columns(&q.0) && !references_columns(&p.0) {
-            (q, p)
-        } else {
-            (p, q)
-        };
+    let (indexed, centre) = if q.varies && !p.varies {
+        (q, p)
+    } else {
+        (p, q)
+    };
     let mut reach = String::new();
     expr(radius, &mut reach);
+    let constant = !centre.varies && !varies_by_row(radius);
     let mut out = String::from("(");
-    out.push_str(&indexed);
+    out.push_str(&indexed.text);
     out.push_str(" <@ ");
-    out.push_str(&once_per_query(format!(
-        "scircle({centre}, radians({reach}))"
-    )));
-    if let (Some(column), Some(middle)) = (indexed_latitude, centre_latitude) {
+    out.push_str(&once_per_query(
+        format!("scircle({}, radians({reach}))", centre.text),
+        constant,
+    ));
+    if let (Some(column), Some(middle)) = (indexed.latitude, centre.latitude) {
         latitude_band(column, middle, radius, &mut out);
     }
     if strict {
         let _ = write!(
             out,
-            " AND degrees(dist({indexed}, {})) < {}",
-            once_per_query(centre),
-            once_per_query(reach)
+            " AND degrees(dist({}, {})) < {}",
+            indexed.text,
+            once_per_query(centre.text, !centre.varies),
+            once_per_query(reach, !varies_by_row(radius) && !is_single_value(radius))
         );
     }
     out.push(')');
     Some(out)
 }
 
-/// DISTANCE's two points as pg_sphere text, from two POINTs or four coordinates, each with its
-/// latitude when it can be named.
-pub(super) fn distance_points(arguments: &[Expr]) -> [(String, Option<&Expr>); 2] {
-    let mut p = String::new();
-    let mut q = String::new();
-    if arguments.len() == 4 {
-        spoint(&arguments[0], &arguments[1], &mut p);
-        spoint(&arguments[2], &arguments[3], &mut q);
-        [(p, Some(&arguments[1])), (q, Some(&arguments[3]))]
-    } else {
-        geometry(&arguments[0], &mut p);
-        geometry(&arguments[1], &mut q);
-        [
-            (p, point_latitude(&arguments[0])),
-            (q, point_latitude(&arguments[1])),
-        ]
+/// One of DISTANCE's points: as pg_sphere text, its latitude when it can be named, and
+/// whether it differs from row to row.
+pub(super) struct DistancePoint<'e> {
+    pub text: String,
+    pub latitude: Option<&'e Expr>,
+    pub varies: bool,
+}
+
+/// DISTANCE's two points, from two POINTs or four coordinates.
+pub(super) fn distance_points(arguments: &[Expr]) -> [DistancePoint<'_>; 2] {
+    fn point(parts: &[Expr]) -> DistancePoint<'_> {
+        let mut text = String::new();
+        let latitude = match parts {
+            [x, y] => {
+                spoint(x, y, &mut text);
+                Some(y)
+            }
+            [point] => {
+                geometry(point, &mut text);
+                point_latitude(point)
+            }
+            _ => unreachable!("the checker allows two points or four coordinates"),
+        };
+        DistancePoint {
+            text,
+            latitude,
+            varies: parts.iter().any(varies_by_row),
+        }
     }
+    let (first, second) = arguments.split_at(arguments.len() / 2);
+    [point(first), point(second)]
 }
 
 /// The latitude (second coordinate) of a POINT.
@@ -238,19 +254,19 @@ pub(super) fn latitude_band(column: &Expr, centre: &Expr, radius: &Expr, out: &m
     if !matches!(column, Expr::Column(_)) {
         return;
     }
+    if varies_by_row(centre) || varies_by_row(radius) {
+        return; // a crossmatch: the band would differ row by row
+    }
     let (mut middle, mut reach) = (String::new(), String::new());
     expr(centre, &mut middle);
     expr(radius, &mut reach);
-    if references_columns(&middle) || references_columns(&reach) {
-        return; // a crossmatch: the band would differ row by row
-    }
     let mut latitude = String::new();
     expr(column, &mut latitude);
     let _ = write!(
         out,
         " AND ({latitude} BETWEEN {} AND {} OR {latitude} NOT BETWEEN -90 AND 90)",
-        once_per_query(format!("({middle}) - ({reach}) - 1e-6::float8")),
-        once_per_query(format!("({middle}) + ({reach}) + 1e-6::float8")),
+        once_per_query(format!("({middle}) - ({reach}) - 1e-6::float8"), true),
+        once_per_query(format!("({middle}) + ({reach}) + 1e-6::float8"), true),
     );
 }
 
@@ -259,27 +275,78 @@ pub(super) fn latitude_band(column: &Expr, centre: &Expr, radius: &Expr, out: &m
 pub(super) fn constant_geometry(e: &Expr, out: &mut String) {
     let mut text = String::new();
     geometry(e, &mut text);
-    out.push_str(&once_per_query(text));
+    out.push_str(&once_per_query(
+        text,
+        !varies_by_row(e) && !geometry_is_subquery(e),
+    ));
+}
+
+/// Whether a geometry prints as a scalar subquery already (a POLYGON gathers its vertices in
+/// one), which PostgreSQL computes once per query as it is.
+fn geometry_is_subquery(e: &Expr) -> bool {
+    match e {
+        Expr::Call {
+            function: Function::Polygon,
+            ..
+        }
+        | Expr::Subquery(_) => true,
+        Expr::Nested(inner) => geometry_is_subquery(inner),
+        _ => false,
+    }
 }
 
 /// A constant expression as a scalar subquery, which PostgreSQL computes once per query (an
 /// InitPlan) instead of once per row. This matters for prepared statements: a generic plan
 /// cannot fold `scircle(spoint(radians($1), radians($2)), radians($3))` into a constant, and
 /// computing it row by row made generic plans look dearer than custom ones, so PostgreSQL
-/// planned every execution anew (a third of its time per cone search). Column-dependent
-/// text, and text that already is a subquery or a single value, stays as it is.
-pub(super) fn once_per_query(text: String) -> String {
-    let single_value = !text.contains(['(', ' ']);
-    if references_columns(&text) || single_value || text.starts_with("(SELECT ") {
-        text
-    } else {
+/// planned every execution anew (a third of its time per cone search). The caller says,
+/// from the expressions the text was printed from, whether it is a constant worth computing
+/// once (not a single value, not a subquery already).
+pub(super) fn once_per_query(text: String, computed_constant: bool) -> String {
+    if computed_constant {
         format!("(SELECT {text})")
+    } else {
+        text
     }
 }
 
-pub(super) fn references_columns(text: &str) -> bool {
-    // Columns are always printed as quoted identifiers; constants never contain a quote.
-    text.contains('"')
+/// Whether a value may differ from row to row, so cannot be computed once per query: it names
+/// a column, aggregates, or holds a subquery (which may be correlated).
+pub(super) fn varies_by_row(e: &Expr) -> bool {
+    match e {
+        Expr::Column(_)
+        | Expr::OutputAlias(_)
+        | Expr::CountAll
+        | Expr::Subquery(_)
+        | Expr::InQuery { .. }
+        | Expr::Exists { .. } => true,
+        Expr::Number(_) | Expr::Parameter(..) | Expr::String(_) | Expr::Null => false,
+        Expr::Negate(inner)
+        | Expr::Not(inner)
+        | Expr::Nested(inner)
+        | Expr::IsNull { expr: inner, .. }
+        | Expr::Cast { expr: inner, .. }
+        | Expr::InUnit { expr: inner, .. } => varies_by_row(inner),
+        Expr::Binary { left, right, .. } => varies_by_row(left) || varies_by_row(right),
+        Expr::Between {
+            expr, low, high, ..
+        } => [expr, low, high].iter().any(|e| varies_by_row(e)),
+        Expr::InList { expr, list, .. } => varies_by_row(expr) || list.iter().any(varies_by_row),
+        Expr::Like { expr, pattern, .. } => varies_by_row(expr) || varies_by_row(pattern),
+        Expr::Call {
+            function,
+            arguments,
+            ..
+        } => function.is_aggregate() || arguments.iter().any(varies_by_row),
+    }
+}
+
+/// A literal or a parameter: printed as one value, nothing to compute.
+pub(super) fn is_single_value(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::Number(_) | Expr::Parameter(..) | Expr::String(_) | Expr::Null
+    )
 }
 
 pub(super) fn spoint(x: &Expr, y: &Expr, out: &mut String) {

@@ -566,8 +566,8 @@ fn call(function: Function, arguments: &[Expr], distinct: bool, out: &mut String
             out.push_str(" THEN 1 ELSE 0 END)");
         }
         Function::Distance => {
-            let [(p, _), (q, _)] = distance_points(arguments);
-            let _ = write!(out, "degrees(dist({p}, {q}))");
+            let [p, q] = distance_points(arguments);
+            let _ = write!(out, "degrees(dist({}, {}))", p.text, q.text);
         }
         Function::Coord1 => {
             out.push_str("degrees(long(");
