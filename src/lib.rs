@@ -7,6 +7,7 @@ pub mod geometry;
 pub mod harvest;
 pub mod http;
 pub mod ingest;
+pub mod jobs;
 pub mod mjd;
 pub mod portal;
 pub mod query;

@@ -46,6 +46,55 @@ impl DatabaseArgs {
             query_connections: obsportal::db::default_query_connections(),
             page_connections: obsportal::db::default_page_connections(),
             query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
+            job_connections: 2,
+            job_timeout: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Async jobs (`/tap/async`).
+#[derive(clap::Args, Clone)]
+struct JobArgs {
+    /// Async jobs this server runs at once (each on a connection of its own).
+    #[arg(long, env = "OBSPORTAL_JOB_WORKERS", default_value_t = 2,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    job_workers: u16,
+    /// A job's execution duration unless the client asks [s].
+    #[arg(long, env = "OBSPORTAL_JOB_DURATION", default_value_t = 600,
+          value_parser = clap::value_parser!(u32).range(1..=604_800))]
+    job_duration: u32,
+    /// The longest execution duration a client may ask [s].
+    #[arg(long, env = "OBSPORTAL_JOB_DURATION_MAX", default_value_t = 3600,
+          value_parser = clap::value_parser!(u32).range(1..=604_800))]
+    job_duration_max: u32,
+    /// How long a job and its result are kept unless the client asks [days], and the most.
+    #[arg(long, env = "OBSPORTAL_JOB_RETENTION_DAYS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    job_retention_days: u32,
+    #[arg(long, env = "OBSPORTAL_JOB_RETENTION_MAX_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    job_retention_max_days: u32,
+    /// The longest a blocking WAIT blocks [s].
+    #[arg(long, env = "OBSPORTAL_JOB_WAIT_MAX", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    job_wait_max: u32,
+    /// How long a running job's server may go silent before another takes the job back [s].
+    #[arg(long, env = "OBSPORTAL_JOB_LEASE", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    job_lease: u32,
+}
+
+impl JobArgs {
+    fn settings(&self) -> obsportal::jobs::JobSettings {
+        let day = std::time::Duration::from_secs(24 * 3600);
+        obsportal::jobs::JobSettings {
+            workers: self.job_workers.into(),
+            wait_max: std::time::Duration::from_secs(self.job_wait_max.into()),
+            default_duration: self.job_duration.min(self.job_duration_max),
+            max_duration: self.job_duration_max,
+            retention: day * self.job_retention_days.min(self.job_retention_max_days),
+            max_retention: day * self.job_retention_max_days,
+            lease: std::time::Duration::from_secs(self.job_lease.into()),
         }
     }
 }
@@ -116,6 +165,13 @@ enum Command {
         #[arg(long, env = "OBSPORTAL_PAGE_CONNECTIONS",
               value_parser = clap::value_parser!(u16).range(1..=1024))]
         page_connections: Option<u16>,
+        #[command(flatten)]
+        jobs: JobArgs,
+        /// The request header in which the operator's reverse proxy names the authenticated
+        /// user (e.g. X-Remote-User). Jobs then belong to that user. Unset: no header is
+        /// trusted and every job is anonymous.
+        #[arg(long, env = "OBSPORTAL_USER_HEADER")]
+        user_header: Option<axum::http::HeaderName>,
     },
     /// Ingest ESO headers: header text files, FITS files, directories, .tar(.gz) bundles.
     Ingest {
@@ -193,6 +249,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             threads: _,
             query_connections,
             page_connections,
+            jobs,
+            user_header,
         } => {
             let mut settings = database.settings();
             settings.query_timeout = std::time::Duration::from_secs(query_timeout);
@@ -202,7 +260,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             if let Some(connections) = page_connections {
                 settings.page_connections = connections.into();
             }
-            serve(listen, &settings, demo_rows).await
+            let jobs = jobs.settings();
+            settings.job_connections = jobs.workers;
+            settings.job_timeout = std::time::Duration::from_secs(jobs.max_duration.into());
+            let service = Service { jobs, user_header };
+            serve(listen, &settings, demo_rows, service).await
         }
         Command::Ingest { database, paths } => {
             let db = Database::open(&database.settings()).await?;
@@ -289,10 +351,21 @@ async fn ingest_paths(
     Ok(ingest::import(&mut client, paths, progress).await?)
 }
 
-async fn serve(listen: SocketAddr, settings: &DbSettings, demo_rows: u64) -> anyhow::Result<()> {
+/// What `serve` needs beside the database.
+struct Service {
+    jobs: obsportal::jobs::JobSettings,
+    user_header: Option<axum::http::HeaderName>,
+}
+
+async fn serve(
+    listen: SocketAddr,
+    settings: &DbSettings,
+    demo_rows: u64,
+    service: Service,
+) -> anyhow::Result<()> {
     let shutdown = ShutdownSignal::install()?;
     let db = Database::open(settings).await?;
-    let result = serve_with(&db, listen, settings, demo_rows, shutdown).await;
+    let result = serve_with(&db, listen, settings, demo_rows, service, shutdown).await;
     db.close().await?;
     result
 }
@@ -302,6 +375,7 @@ async fn serve_with(
     listen: SocketAddr,
     settings: &DbSettings,
     demo_rows: u64,
+    service: Service,
     mut shutdown: ShutdownSignal,
 ) -> anyhow::Result<()> {
     if demo_rows > 0 {
@@ -327,17 +401,28 @@ async fn serve_with(
     // Tests and scripts read this line to find the server.
     println!("obsportal listening on http://{address}/");
     std::io::stdout().flush()?;
-    server::serve(
+    let jobs = obsportal::jobs::Jobs::start(
+        db.pool().clone(),
+        db.jobs().clone(),
+        db.owner_config(),
+        service.jobs,
+    );
+    let served = server::serve(
         listener,
         AppState {
             pool: db.pool().clone(),
             reader: db.reader().clone(),
             pages: db.pages().clone(),
             last_import: Default::default(),
+            jobs: jobs.clone(),
+            user_header: service.user_header,
         },
         shutdown,
     )
-    .await?;
+    .await;
+    // The jobs this server was running go back to the queue for the next server.
+    jobs.stop().await;
+    served?;
     Ok(())
 }
 

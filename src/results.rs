@@ -301,13 +301,18 @@ async fn stream_rows(
 /// A client that hung up takes its query with it at once, instead of holding a connection
 /// until the statement timeout: PostgreSQL is asked to cancel it, and the connection is closed
 /// rather than pooled (a cancel that arrived late could otherwise stop the next user's query).
+/// A backend ignores a cancel that reaches it between two messages of the query (after Bind,
+/// before Execute: a window that widens when the CPUs are busy), so the cancel is sent again a
+/// little later; with the connection never reused, a cancel that finds nothing to stop is
+/// harmless.
 async fn cancel(client: deadpool_postgres::Client) {
-    if let Err(error) = client
-        .cancel_token()
-        .cancel_query(tokio_postgres::NoTls)
-        .await
-    {
-        tracing::warn!(%error, "could not cancel the query of a client that hung up");
+    let token = client.cancel_token();
+    for pause in [0, 200, 1000] {
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        if let Err(error) = token.cancel_query(tokio_postgres::NoTls).await {
+            tracing::warn!(%error, "could not cancel the query of a client that hung up");
+            break;
+        }
     }
     drop(deadpool_postgres::Object::take(client));
 }

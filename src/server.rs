@@ -59,8 +59,13 @@ pub async fn serve(
         }
     });
     let mut shutdown = shutdown;
+    let jobs = state.jobs.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.received().await })
+        .with_graceful_shutdown(async move {
+            shutdown.received().await;
+            // Blocking WAITs return now rather than hold the shutdown.
+            jobs.begin_stop();
+        })
         .await
 }
 

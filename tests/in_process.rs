@@ -65,7 +65,7 @@ const CASES: &[Case] = &[
         uri: "/tap/capabilities",
         status: 200,
         content_type: "text/xml",
-        contains: &["features-udf", "ivo_healpix_index", "<default>60</default>"],
+        contains: &["features-udf", "ivo_healpix_index", "<default>600</default>"],
     },
     // The ObsPortal API: its document, its plain-text errors, every registered format.
     Case {
@@ -165,6 +165,8 @@ async fn every_surface_answers_its_cases_in_process() {
         query_connections: 2,
         page_connections: 2,
         query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
+        job_connections: 2,
+        job_timeout: std::time::Duration::from_secs(3600),
     };
     let database = Database::open(&settings).await.unwrap();
     let mut client = database.pool().get().await.unwrap();
@@ -177,11 +179,19 @@ async fn every_surface_answers_its_cases_in_process() {
         .await
         .unwrap();
     drop(client);
+    let jobs = obsportal::jobs::Jobs::start(
+        database.pool().clone(),
+        database.jobs().clone(),
+        database.owner_config(),
+        Default::default(),
+    );
     let router = obsportal::server::router(AppState {
         pool: database.pool().clone(),
         reader: database.reader().clone(),
         pages: database.pages().clone(),
         last_import: Default::default(),
+        jobs: jobs.clone(),
+        user_header: None,
     });
 
     let mut failures = Vec::new();
@@ -228,6 +238,7 @@ async fn every_surface_answers_its_cases_in_process() {
     if response.status().as_u16() != 413 {
         failures.push(format!("3 MiB body: {}", response.status()));
     }
+    jobs.stop().await;
     database.close().await.unwrap();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

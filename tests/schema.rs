@@ -118,6 +118,8 @@ async fn the_reader_pool_is_read_only_restricted_and_timed() {
         query_connections: 2,
         page_connections: 1,
         query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
+        job_connections: 2,
+        job_timeout: std::time::Duration::from_secs(3600),
     };
     let database = obsportal::db::Database::open(&settings).await.unwrap();
     let reader = database.reader().pool.get().await.unwrap();

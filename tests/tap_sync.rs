@@ -247,7 +247,16 @@ const SLOW_QUERY: &str = "SELECT COUNT(*) FROM TAP_SCHEMA.columns AS a, TAP_SCHE
 async fn the_operator_sets_the_query_timeout_and_clients_are_told() {
     let workspace = Workspace::new();
     // Two threads: the default here is one (half of two CPUs), so this keeps the other path run.
-    let server = workspace.serve(&["--query-timeout", "1", "--threads", "2"]);
+    let server = workspace.serve(&[
+        "--query-timeout",
+        "1",
+        "--threads",
+        "2",
+        "--job-duration",
+        "7",
+        "--job-retention-days",
+        "2",
+    ]);
     let started = std::time::Instant::now();
     let (status, body) = sync(&server, SLOW_QUERY, "").await;
     assert!(
@@ -264,7 +273,10 @@ async fn the_operator_sets_the_query_timeout_and_clients_are_told() {
     let (_, capabilities) = get(&server.url("/tap/capabilities")).await;
     let capabilities: String = capabilities.split_whitespace().collect();
     assert!(
-        capabilities.contains("<executionDuration><default>1</default><hard>1</hard>"),
+        capabilities.contains(
+            "<retentionPeriod><default>172800</default><hard>2592000</hard></retentionPeriod>\
+             <executionDuration><default>7</default><hard>3600</hard></executionDuration>"
+        ),
         "{capabilities}"
     );
 }

@@ -61,3 +61,45 @@ def test_binary2_is_read_like_tabledata(service):
     b2 = service.run_sync(query, responseformat="votable/b2").to_table()
     assert list(td["exp_id"]) == list(b2["exp_id"])
     assert list(td["obs_id"]) == list(b2["obs_id"])
+
+
+def test_run_async_returns_the_rows_sync_returns(service):
+    query = "SELECT exp_id, target_name FROM obsportal.exposures ORDER BY exp_id"
+    asynchronous = service.run_async(query).to_table()
+    synchronous = service.search(query).to_table()
+    assert len(asynchronous) == 6
+    assert list(asynchronous["exp_id"]) == list(synchronous["exp_id"])
+
+
+def test_submit_wait_fetch_and_delete_a_job(service):
+    job = service.submit_job(
+        "SELECT TOP 2 exp_id FROM obsportal.exposures ORDER BY exp_id", maxrec=1
+    )
+    assert job.phase == "PENDING"
+    job.run()
+    job.wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=30)
+    assert job.phase == "COMPLETED"
+    result = job.fetch_result()
+    assert len(result) == 1 and result.status[0] == "OVERFLOW"
+    assert job.result_uri.startswith("http")
+    job.delete()
+    with pytest.raises(pyvo.dal.DALServiceError):
+        job.phase
+
+
+def test_a_bad_query_ends_the_job_in_error_with_line_and_column(service):
+    job = service.submit_job("SELECT nothing FROM obsportal.exposures")
+    job.run()
+    job.wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=30)
+    assert job.phase == "ERROR"
+    with pytest.raises(pyvo.dal.DALQueryError) as error:
+        job.raise_if_error()
+    assert "line 1, column 8" in str(error.value)
+    job.delete()
+
+
+def test_a_pending_job_can_be_aborted(service):
+    job = service.submit_job("SELECT exp_id FROM obsportal.exposures")
+    job.abort()
+    assert job.phase == "ABORTED"
+    job.delete()

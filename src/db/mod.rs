@@ -42,6 +42,11 @@ pub struct DbSettings {
     pub page_connections: usize,
     /// The statement timeout of user queries.
     pub query_timeout: Duration,
+    /// Connections for async jobs' queries (as many as jobs run at once), and their statement
+    /// timeout: the longest execution duration a job may ask for (each job is cancelled at
+    /// its own).
+    pub job_connections: usize,
+    pub job_timeout: Duration,
 }
 
 /// Twice the CPUs and two: enough to keep them busy while some queries wait on the network.
@@ -80,6 +85,8 @@ pub struct Database {
     pool: Pool,
     reader: QueryPool,
     pages: QueryPool,
+    jobs: QueryPool,
+    owner_config: tokio_postgres::Config,
     cluster: Option<EmbeddedCluster>,
 }
 
@@ -101,17 +108,20 @@ impl Database {
                 )
             }
         };
-        let query_pool = |connections| QueryPool {
-            pool: build_pool(reader_config(&config, settings.query_timeout), connections),
-            timeout: settings.query_timeout,
+        let query_pool = |connections, timeout| QueryPool {
+            pool: build_pool(reader_config(&config, timeout), connections),
+            timeout,
         };
-        let reader = query_pool(settings.query_connections);
-        let pages = query_pool(settings.page_connections);
-        let pool = build_pool(config, OWNER_CONNECTIONS);
+        let reader = query_pool(settings.query_connections, settings.query_timeout);
+        let pages = query_pool(settings.page_connections, settings.query_timeout);
+        let jobs = query_pool(settings.job_connections, settings.job_timeout);
+        let pool = build_pool(config.clone(), OWNER_CONNECTIONS);
         let database = Database {
             pool,
             reader,
             pages,
+            jobs,
+            owner_config: config,
             cluster,
         };
         let mut client = database.pool.get().await?;
@@ -136,6 +146,16 @@ impl Database {
         &self.pages
     }
 
+    /// Connections like `reader`'s for async jobs' queries, with the jobs' longest timeout.
+    pub fn jobs(&self) -> &QueryPool {
+        &self.jobs
+    }
+
+    /// How to open a connection of the owner's outside the pools (to LISTEN).
+    pub fn owner_config(&self) -> tokio_postgres::Config {
+        self.owner_config.clone()
+    }
+
     /// The embedded cluster, when this process uses one.
     pub fn cluster(&self) -> Option<&EmbeddedCluster> {
         self.cluster.as_ref()
@@ -146,6 +166,7 @@ impl Database {
         self.pool.close();
         self.reader.pool.close();
         self.pages.pool.close();
+        self.jobs.pool.close();
         if let Some(cluster) = self.cluster {
             tokio::task::spawn_blocking(move || cluster.stop())
                 .await

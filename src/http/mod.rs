@@ -10,3 +10,13 @@ mod state;
 pub use error::{ServiceError, Surface};
 pub use params::{ParameterError, Parameters, MAX_BODY_BYTES};
 pub use state::AppState;
+
+/// The service's address as the client reached it (`Host`), for the absolute URLs that
+/// capabilities and UWS documents must give.
+pub fn service_url(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}

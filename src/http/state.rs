@@ -15,4 +15,18 @@ pub struct AppState {
     pub pages: QueryPool,
     /// When the last import that changed anything finished, cached briefly.
     pub last_import: crate::portal::LastImport,
+    /// Async jobs: this server's side of the queue shared through the database.
+    pub jobs: crate::jobs::Jobs,
+    /// The request header in which the operator's reverse proxy names the authenticated user;
+    /// None: no user is ever trusted, every job is anonymous.
+    pub user_header: Option<axum::http::HeaderName>,
+}
+
+impl AppState {
+    /// The authenticated user a request comes from, when the operator trusts a header for it.
+    pub fn user(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        let name = self.user_header.as_ref()?;
+        let user = headers.get(name)?.to_str().ok()?.trim();
+        (!user.is_empty()).then(|| user.to_string())
+    }
 }

@@ -13,7 +13,6 @@ mod svg;
 pub use api::LastImport;
 pub(crate) use layout::error_page;
 
-use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use tokio_postgres::Row;
@@ -32,7 +31,8 @@ pub fn router() -> Router<AppState> {
             get(api::search_votable).post(api::search_votable),
         )
         .fallback(|| async {
-            layout::error_page(StatusCode::NOT_FOUND, "There is no such page here.")
+            let missing = ServiceError::NotFound("There is no such page here.".into());
+            crate::http::Surface::Page.render(&missing)
         })
 }
 

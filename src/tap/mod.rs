@@ -1,9 +1,13 @@
-//! The TAP service under `/tap`: synchronous ADQL queries, VOSI (availability, capabilities,
-//! tables) and DALI examples. Async (UWS) jobs and table uploads are not served yet.
+//! The TAP service under `/tap`: ADQL queries run at once (`sync.rs`) or as UWS jobs
+//! (`uws.rs`, documents in `uws_document.rs`), both read by `request.rs`; VOSI
+//! (availability, capabilities, tables) and DALI examples. Table uploads are not served yet.
 
 mod examples;
+pub mod request;
 mod sync;
 pub mod tap_schema;
+mod uws;
+mod uws_document;
 mod vosi;
 
 use axum::routing::get;
@@ -19,4 +23,5 @@ pub fn router() -> Router<AppState> {
         .route("/examples", get(examples::examples))
         .route("/tables", get(vosi::tables))
         .route("/tables/{name}", get(vosi::table))
+        .merge(uws::router())
 }

@@ -55,7 +55,8 @@ pub(super) async fn table(Path(name): Path<String>) -> Response {
         .iter()
         .any(|t| t.qualified_name().eq_ignore_ascii_case(&name));
     if !known {
-        return (StatusCode::NOT_FOUND, format!("there is no table {name}")).into_response();
+        let missing = crate::http::ServiceError::NotFound(format!("there is no table {name}"));
+        return crate::http::Surface::Text.render(&missing);
     }
     xml_response(StatusCode::OK, tableset(Some(&name), true)).into_response()
 }
@@ -205,14 +206,10 @@ pub(super) async fn capabilities(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> impl IntoResponse {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
-    let base = format!("http://{host}/tap");
+    let base = format!("{}/tap", crate::http::service_url(&headers));
     xml_response(
         StatusCode::OK,
-        capabilities_document(&base, state.reader.timeout),
+        capabilities_document(&base, state.jobs.settings()),
     )
 }
 
@@ -266,7 +263,7 @@ const UDFS: &[(&str, &str)] = &[
     ),
 ];
 
-fn capabilities_document(base: &str, query_timeout: Duration) -> String {
+fn capabilities_document(base: &str, jobs: &crate::jobs::JobSettings) -> String {
     let mut xml = Writer::new_with_indent(Vec::new(), b' ', 1);
     let write = |xml: &mut Writer<Vec<u8>>| -> std::io::Result<()> {
         let mut root = BytesStart::new("vosi:capabilities");
@@ -341,11 +338,25 @@ fn capabilities_document(base: &str, query_timeout: Duration) -> String {
             }
             xml.write_event(Event::End(BytesEnd::new("outputFormat")))?;
         }
-        let seconds = query_timeout.as_secs().to_string();
-        xml.write_event(Event::Start(BytesStart::new("executionDuration")))?;
-        text_element(xml, "default", &seconds)?;
-        text_element(xml, "hard", &seconds)?;
-        xml.write_event(Event::End(BytesEnd::new("executionDuration")))?;
+        // How long async jobs are kept and may run (sync queries stop at the query timeout,
+        // which their error says).
+        for (element, default, hard) in [
+            (
+                "retentionPeriod",
+                jobs.retention.as_secs(),
+                jobs.max_retention.as_secs(),
+            ),
+            (
+                "executionDuration",
+                jobs.default_duration.into(),
+                jobs.max_duration.into(),
+            ),
+        ] {
+            xml.write_event(Event::Start(BytesStart::new(element)))?;
+            text_element(xml, "default", &default.to_string())?;
+            text_element(xml, "hard", &hard.to_string())?;
+            xml.write_event(Event::End(BytesEnd::new(element)))?;
+        }
         xml.write_event(Event::Start(BytesStart::new("outputLimit")))?;
         for (name, rows) in [
             ("default", crate::results::DEFAULT_MAXREC),

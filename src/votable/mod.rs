@@ -271,7 +271,7 @@ pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Text made safe and escaped for an attribute value or element content.
-fn xml_escaped(text: &str) -> String {
+pub fn xml_escaped(text: &str) -> String {
     quick_xml::escape::escape(&*xml_safe(text)).into_owned()
 }
 

@@ -178,6 +178,11 @@ impl Server {
         format!("{}{path}", self.base_url)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     pub fn log(&self) -> String {
         fs::read_to_string(&self.stderr_log).unwrap_or_default()
     }
@@ -185,6 +190,14 @@ impl Server {
     /// SIGTERM and wait: the server shuts down and stops its cluster.
     pub fn stop(mut self) -> std::process::ExitStatus {
         self.terminate().expect("server was running")
+    }
+
+    /// SIGKILL, as a crash or the OOM killer would: nothing is cleaned up.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     fn terminate(&mut self) -> Option<std::process::ExitStatus> {
