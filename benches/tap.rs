@@ -144,7 +144,7 @@ fn writer_rates(rows: u64) {
         .iter()
         .map(|field| match field.datatype {
             _ if field.xtype.as_deref() == Some("timestamp") => Cell::Timestamp(now),
-            Datatype::Double => Cell::Double(58_849.146_388_963),
+            Datatype::Float | Datatype::Double => Cell::Double(58_849.146_388_963),
             Datatype::Short | Datatype::Int | Datatype::Long => Cell::Integer(1_234_567),
             Datatype::Boolean => Cell::Boolean(true),
             Datatype::Char | Datatype::UnicodeChar => Cell::Text("GRAVI.2020-01-09T03:34:07.546_1"),

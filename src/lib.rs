@@ -16,4 +16,5 @@ pub mod schema;
 pub mod scs;
 pub mod server;
 pub mod tap;
+pub mod upload;
 pub mod votable;

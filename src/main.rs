@@ -52,6 +52,34 @@ impl DatabaseArgs {
     }
 }
 
+/// Table uploads (TAP's UPLOAD).
+#[derive(clap::Args, Clone)]
+struct UploadArgs {
+    /// The most rows an uploaded table may have.
+    #[arg(long, env = "OBSPORTAL_UPLOAD_MAX_ROWS", default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    upload_max_rows: u64,
+    /// The most bytes an uploaded table may have [MiB] (the request body may hold that much).
+    #[arg(long, env = "OBSPORTAL_UPLOAD_MAX_MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    upload_max_mib: u32,
+    /// Let uploads by URL reach the service's own network (loopback, private, link-local
+    /// addresses). Off by default: a URL must not become a way into the operator's network.
+    #[arg(long, env = "OBSPORTAL_UPLOAD_ALLOW_PRIVATE_URLS")]
+    upload_allow_private_urls: bool,
+}
+
+impl UploadArgs {
+    fn limits(&self) -> obsportal::upload::UploadLimits {
+        obsportal::upload::UploadLimits {
+            max_rows: self.upload_max_rows,
+            max_bytes: self.upload_max_mib as usize * 1024 * 1024,
+            allow_private_urls: self.upload_allow_private_urls,
+            ..Default::default()
+        }
+    }
+}
+
 /// Async jobs (`/tap/async`).
 #[derive(clap::Args, Clone)]
 struct JobArgs {
@@ -167,6 +195,8 @@ enum Command {
         page_connections: Option<u16>,
         #[command(flatten)]
         jobs: JobArgs,
+        #[command(flatten)]
+        uploads: UploadArgs,
         /// The request header in which the operator's reverse proxy names the authenticated
         /// user (e.g. X-Remote-User). Jobs then belong to that user. Unset: no header is
         /// trusted and every job is anonymous.
@@ -250,6 +280,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             query_connections,
             page_connections,
             jobs,
+            uploads,
             user_header,
         } => {
             let mut settings = database.settings();
@@ -263,7 +294,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let jobs = jobs.settings();
             settings.job_connections = jobs.workers;
             settings.job_timeout = std::time::Duration::from_secs(jobs.max_duration.into());
-            let service = Service { jobs, user_header };
+            let service = Service {
+                jobs,
+                uploads: uploads.limits(),
+                user_header,
+            };
             serve(listen, &settings, demo_rows, service).await
         }
         Command::Ingest { database, paths } => {
@@ -354,6 +389,7 @@ async fn ingest_paths(
 /// What `serve` needs beside the database.
 struct Service {
     jobs: obsportal::jobs::JobSettings,
+    uploads: obsportal::upload::UploadLimits,
     user_header: Option<axum::http::HeaderName>,
 }
 
@@ -406,6 +442,7 @@ async fn serve_with(
         db.jobs().clone(),
         db.owner_config(),
         service.jobs,
+        service.uploads.clone(),
     );
     let served = server::serve(
         listener,
@@ -415,6 +452,7 @@ async fn serve_with(
             pages: db.pages().clone(),
             last_import: Default::default(),
             jobs: jobs.clone(),
+            uploads: service.uploads,
             user_header: service.user_header,
         },
         shutdown,

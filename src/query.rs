@@ -42,6 +42,25 @@ pub fn prepare(adql: &str, max_records: Option<u64>) -> Result<Prepared, adql::A
     Ok(bounded(translation, max_records))
 }
 
+/// As `prepare`, for a query over uploaded tables too (`TAP_UPLOAD.name`): checked against
+/// the published tables and these, and loaded before it runs, on its connection. Not through
+/// the translation cache: the same text may name other columns in another request.
+pub fn prepare_with_uploads(
+    adql: &str,
+    max_records: Option<u64>,
+    uploads: Vec<std::sync::Arc<crate::upload::Upload>>,
+) -> Result<Prepared, adql::AdqlError> {
+    if uploads.is_empty() {
+        return prepare(adql, max_records);
+    }
+    let mut catalog = adql_catalog().clone();
+    catalog.extend(uploads.iter().map(|upload| upload.table_info()));
+    let translation = adql::translate_with_parameters(adql, &catalog)?;
+    let mut prepared = bounded(translation, max_records);
+    prepared.query.uploads = uploads;
+    Ok(prepared)
+}
+
 /// As `prepare`, for a query a surface built. Its text takes the cache's road unless it asks
 /// for an order ADQL text cannot carry (missing values last when descending), which is added
 /// to the checked query (`adql::translate_built`).
@@ -78,6 +97,7 @@ fn bounded(translation: adql::Translation, max_records: Option<u64>) -> Prepared
             parameters,
             parameter_types,
             max_rows: max_records,
+            uploads: Vec::new(),
         },
         columns: translation.columns,
     }

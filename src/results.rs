@@ -74,6 +74,9 @@ pub struct ResultQuery {
     pub parameter_types: Vec<Type>,
     /// Stop after this many rows and report OVERFLOW if there were more.
     pub max_rows: Option<u64>,
+    /// Tables the query reads that are loaded first, on its connection and in its
+    /// transaction (TAP uploads).
+    pub uploads: Vec<std::sync::Arc<crate::upload::Upload>>,
 }
 
 impl ResultQuery {
@@ -85,6 +88,7 @@ impl ResultQuery {
             parameters,
             parameter_types: Vec::new(),
             max_rows: None,
+            uploads: Vec::new(),
         }
     }
 }
@@ -228,10 +232,20 @@ async fn run_query(
         }
     };
     let end = stream_rows(&client, &query, writer.as_mut(), &mut output).await;
-    let end = match end.map(|end| end.map_err(|error| classify(error, &pool))) {
-        Some(end) => end,
-        None => return cancel(client).await,
+    let Some(end) = end else {
+        return cancel(client).await;
     };
+    let mut end = end.map_err(|error| classify(error, &pool));
+    if !query.uploads.is_empty() {
+        // Uploaded tables live in the query's transaction, dropped at its end; the connection
+        // is not pooled again all the same.
+        if end.is_ok() {
+            if let Err(error) = client.batch_execute("COMMIT").await {
+                end = Err(classify(RowsError::Database(error), &pool));
+            }
+        }
+        drop(deadpool_postgres::Object::take(client));
+    }
     let status = match end {
         Ok(status) => status,
         // Before anything is sent, any failure is an error response; after, a VOTable ends
@@ -256,6 +270,17 @@ async fn stream_rows(
     output: &mut Output,
 ) -> Option<Result<QueryStatus, RowsError>> {
     let rows = async {
+        if !query.uploads.is_empty() {
+            // The reader's transactions start read-only; loading temporary tables needs a
+            // read-write one, made read-only again before the user's query runs in it.
+            client
+                .batch_execute("BEGIN; SET TRANSACTION READ WRITE")
+                .await?;
+            for upload in &query.uploads {
+                upload.load(client).await?;
+            }
+            client.batch_execute("SET TRANSACTION READ ONLY").await?;
+        }
         let statement = prepare(client, &query.sql, &query.parameter_types).await?;
         client
             .query_raw(&statement, as_sql_parameters(&query.parameters))

@@ -10,8 +10,10 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 pub fn router(state: AppState) -> Router {
+    // TAP requests may carry uploaded tables: their body may hold that much more.
+    let tap_body = crate::http::MAX_BODY_BYTES + state.uploads.max_bytes;
     Router::new()
-        .nest("/tap", crate::tap::router())
+        .nest("/tap", crate::tap::router(tap_body))
         .merge(crate::portal::router())
         .merge(crate::scs::router())
         .with_state(state)

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use support::Workspace;
 
-const STAGES: &str = "TMV TME TMS TMC CPV CAP AVV QGE QPO MDQ OBS EXA QAS UWS";
+const STAGES: &str = "TMV TME TMS TMC CPV CAP AVV QGE QPO MDQ OBS EXA QAS UWS UPL";
 
 #[tokio::test]
 async fn taplint_reports_no_error_warning_or_failure() {

@@ -184,6 +184,7 @@ async fn every_surface_answers_its_cases_in_process() {
         database.jobs().clone(),
         database.owner_config(),
         Default::default(),
+        Default::default(),
     );
     let router = obsportal::server::router(AppState {
         pool: database.pool().clone(),
@@ -191,6 +192,7 @@ async fn every_surface_answers_its_cases_in_process() {
         pages: database.pages().clone(),
         last_import: Default::default(),
         jobs: jobs.clone(),
+        uploads: Default::default(),
         user_header: None,
     });
 

@@ -1,6 +1,7 @@
 //! pyvo scenarios (conformance/pyvo, pytest) against a real server: search, table browsing,
 //! overflow warning, error messages, BINARY2; async jobs: run_async, submit/wait/fetch/delete, a
-//! bad query ending in ERROR, ABORT.
+//! bad query ending in ERROR, ABORT; uploads: a crossmatch sync and async, VOTable TABLEDATA,
+//! BINARY, BINARY2, a malformed CSV.
 
 mod support;
 
@@ -28,5 +29,5 @@ async fn pyvo_scenarios_pass() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.status.success(), "{report}");
-    assert!(report.contains("9 passed"), "{report}");
+    assert!(report.contains("14 passed"), "{report}");
 }

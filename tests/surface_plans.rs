@@ -13,7 +13,7 @@ use obsportal::query::prepare_built;
 use support::{explain, sorts_everything, Workspace};
 
 fn parameters(pairs: &[(&str, &str)]) -> Parameters {
-    Parameters(
+    Parameters::new(
         pairs
             .iter()
             .map(|(name, value)| (name.to_string(), value.to_string()))

@@ -103,3 +103,46 @@ def test_a_pending_job_can_be_aborted(service):
     job.abort()
     assert job.phase == "ABORTED"
     job.delete()
+
+
+CROSSMATCH = (
+    "SELECT t.name, e.exp_id FROM TAP_UPLOAD.targets AS t "
+    "JOIN obsportal.exposures AS e "
+    "ON CONTAINS(POINT(e.target_ra, e.target_dec), CIRCLE(t.ra, t.dec, 5.0/3600)) = 1 "
+    "ORDER BY e.exp_id"
+)
+
+
+def targets_table():
+    from astropy.table import Table
+
+    # HD 45677, observed three times, and a position nothing was observed at.
+    return Table({"name": ["HD 45677", "nowhere"], "ra": [104.8167, 10.0], "dec": [-13.0586, 10.0]})
+
+
+def test_an_uploaded_target_list_is_crossmatched_sync_and_async(service):
+    sync = service.search(CROSSMATCH, uploads={"targets": targets_table()}).to_table()
+    assert list(sync["name"]) == ["HD 45677"] * 3
+    asynchronous = service.run_async(CROSSMATCH, uploads={"targets": targets_table()}).to_table()
+    assert list(asynchronous["exp_id"]) == list(sync["exp_id"])
+
+
+@pytest.mark.parametrize("serialization", ["tabledata", "binary", "binary2"])
+def test_every_votable_serialization_uploads_alike(service, serialization, tmp_path):
+    from astropy.io.votable import from_table
+
+    path = tmp_path / f"targets-{serialization}.xml"
+    votable = from_table(targets_table())
+    if serialization == "binary2":
+        votable.version = "1.4"
+    votable.to_xml(str(path), tabledata_format=serialization)
+    result = service.search(CROSSMATCH, uploads={"targets": str(path)}).to_table()
+    assert list(result["name"]) == ["HD 45677"] * 3
+
+
+def test_a_malformed_upload_is_refused_naming_it(service, tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_text("name,ra,dec\nA,1,2\nB,3\n")
+    with pytest.raises(pyvo.dal.DALQueryError) as error:
+        service.search(CROSSMATCH, uploads={"targets": str(path)})
+    assert "upload targets" in str(error.value) and "line 3" in str(error.value)

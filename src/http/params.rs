@@ -8,19 +8,39 @@ use axum::http::{header, Method, StatusCode};
 use super::ServiceError;
 
 /// The most a request body may hold (a form, an ADQL query). Larger bodies are refused with
-/// 413 before they are read whole.
+/// 413 before they are read whole. TAP's queries may be larger by the upload limit, in
+/// multipart bodies only.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// Every parameter in request order, names as sent. Names are matched without regard to case
 /// (DALI 1.1, 2.4; ObsPortal's own names are lower case and matched the same way); a value
 /// that is empty or blank, as an untouched form field sends it, counts as absent.
-pub struct Parameters(pub Vec<(String, String)>);
+pub struct Parameters {
+    pub pairs: Vec<(String, String)>,
+    /// The parts of a multipart body that carry a file (table uploads), by part name.
+    pub files: Vec<(String, bytes::Bytes)>,
+}
 
 impl Parameters {
+    pub fn new(pairs: Vec<(String, String)>) -> Parameters {
+        Parameters {
+            pairs,
+            files: Vec::new(),
+        }
+    }
+
+    /// The file sent in the multipart part `name`.
+    pub fn file(&self, name: &str) -> Option<&bytes::Bytes> {
+        self.files
+            .iter()
+            .find(|(part, _)| part == name)
+            .map(|(_, data)| data)
+    }
+
     /// The last non-empty value of `name`, trimmed: for the ObsPortal API and the pages, whose
     /// forms may repeat a field.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        self.pairs
             .iter()
             .rev()
             .find(|(key, value)| key.eq_ignore_ascii_case(name) && !value.trim().is_empty())
@@ -31,7 +51,7 @@ impl Parameters {
     /// refuse a request giving it more than once.
     pub fn single(&self, name: &str) -> Result<Option<&str>, ParameterError> {
         let mut given = self
-            .0
+            .pairs
             .iter()
             .filter(|(key, _)| key.eq_ignore_ascii_case(name));
         let first = given.next();
@@ -71,7 +91,9 @@ impl Parameters {
 
     /// Whether the request names the parameter at all (even with an empty value).
     pub fn names(&self, name: &str) -> bool {
-        self.0.iter().any(|(key, _)| key.eq_ignore_ascii_case(name))
+        self.pairs
+            .iter()
+            .any(|(key, _)| key.eq_ignore_ascii_case(name))
     }
 }
 
@@ -151,39 +173,50 @@ impl<S: Send + Sync> FromRequest<S> for Parameters {
             .to_ascii_lowercase();
         let is_post = request.method() == Method::POST;
         if is_post && content_type.starts_with("application/x-www-form-urlencoded") {
-            let body = axum::body::Bytes::from_request(request, state)
+            // A form is text: 2 MiB whatever the route allows (a larger limit is there for
+            // multipart bodies carrying uploaded tables).
+            let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
                 .await
-                .map_err(|rejection| {
-                    ParameterError::body(rejection.status(), rejection.body_text())
-                })?;
+                .map_err(|_| ParameterError::TooLarge)?;
             pairs.extend(form_urlencoded::parse(&body).into_owned());
         } else if is_post && content_type.starts_with("multipart/form-data") {
-            pairs.extend(multipart_fields(request, state).await?);
+            let (fields, files) = multipart_parts(request, state).await?;
+            pairs.extend(fields);
+            return Ok(Parameters { pairs, files });
         }
-        Ok(Parameters(pairs))
+        Ok(Parameters::new(pairs))
     }
 }
 
-/// The text fields of a multipart body. Parts carrying a file name are table uploads, which
-/// this service does not take yet; they are skipped here, so that a query naming `TAP_UPLOAD`
-/// fails in the ADQL check with a message about the unknown table.
-async fn multipart_fields<S: Send + Sync>(
+/// The text fields of a multipart body, and the parts that carry a file (table uploads, which
+/// `UPLOAD=name,param:part` names), held whole: the route's body limit bounds them.
+async fn multipart_parts<S: Send + Sync>(
     request: Request,
     state: &S,
-) -> Result<Vec<(String, String)>, ParameterError> {
+) -> Result<(Vec<(String, String)>, Vec<(String, bytes::Bytes)>), ParameterError> {
     let mut multipart = Multipart::from_request(request, state)
         .await
         .map_err(|rejection| ParameterError::body(rejection.status(), rejection.body_text()))?;
-    let mut pairs = Vec::new();
+    let (mut pairs, mut files) = (Vec::new(), Vec::new());
     while let Some(field) = multipart.next_field().await.map_err(|error| {
         ParameterError::body(
             error.status(),
             format!("multipart body: {}", error.body_text()),
         )
     })? {
-        let (Some(name), None) = (field.name().map(str::to_string), field.file_name()) else {
+        let Some(name) = field.name().map(str::to_string) else {
             continue;
         };
+        if field.file_name().is_some() {
+            let data = field.bytes().await.map_err(|error| {
+                ParameterError::body(
+                    error.status(),
+                    format!("multipart part {name}: {}", error.body_text()),
+                )
+            })?;
+            files.push((name, data));
+            continue;
+        }
         let value = field.text().await.map_err(|error| {
             ParameterError::body(
                 error.status(),
@@ -192,5 +225,5 @@ async fn multipart_fields<S: Send + Sync>(
         })?;
         pairs.push((name, value));
     }
-    Ok(pairs)
+    Ok((pairs, files))
 }

@@ -70,6 +70,8 @@ struct Inner {
     /// longest execution duration).
     runner: QueryPool,
     settings: JobSettings,
+    /// What the jobs' uploaded tables may be.
+    uploads: crate::upload::UploadLimits,
     /// Names this server's claims; new for every process.
     worker: String,
     events: events::Events,
@@ -87,10 +89,12 @@ impl Jobs {
         runner: QueryPool,
         listen: tokio_postgres::Config,
         settings: JobSettings,
+        uploads: crate::upload::UploadLimits,
     ) -> Jobs {
         let jobs = Jobs(Arc::new(Inner {
             pool,
             runner,
+            uploads,
             worker: format!("{}-{}", std::process::id(), new_id()),
             events: events::Events::listen(listen),
             running: Mutex::new(HashSet::new()),

@@ -114,15 +114,18 @@ pub struct NewJob {
     pub execution_duration: u32,
     pub destruction: DateTime<Utc>,
     pub queued: bool,
+    /// The request's uploaded parts, kept for the run.
+    pub files: Vec<(String, bytes::Bytes)>,
 }
 
 pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
 
 pub(super) async fn insert(pool: &Pool, job: NewJob) -> Result<Job, StoreError> {
-    let client = pool.get().await?;
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
     let parameters = serde_json::to_value(&job.parameters)?;
     let phase = if job.queued { "QUEUED" } else { "PENDING" };
-    let row = client
+    let row = transaction
         .query_one(
             &format!(
                 "INSERT INTO obsportal.job (id, owner, run_id, phase, parameters, execution_duration,
@@ -141,12 +144,39 @@ pub(super) async fn insert(pool: &Pool, job: NewJob) -> Result<Job, StoreError> 
             ],
         )
         .await?;
+    for (part, data) in &job.files {
+        transaction
+            .execute(
+                "INSERT INTO obsportal.job_upload (job_id, part, data) VALUES ($1, $2, $3)",
+                &[&job.id, part, &data.as_ref()],
+            )
+            .await?;
+    }
     if job.queued {
-        client
+        transaction
             .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &job.id])
             .await?;
     }
+    transaction.commit().await?;
     Ok(Job::from_row(&row))
+}
+
+/// The uploaded parts a job's request carried.
+pub(super) async fn files(
+    pool: &Pool,
+    id: &str,
+) -> Result<Vec<(String, bytes::Bytes)>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            "SELECT part, data FROM obsportal.job_upload WHERE job_id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| (row.get(0), bytes::Bytes::from(row.get::<_, Vec<u8>>(1))))
+        .collect())
 }
 
 pub(super) async fn get(pool: &Pool, id: &str) -> Result<Option<Job>, StoreError> {

@@ -115,9 +115,19 @@ async fn run(jobs: &Jobs, job: Job) {
 /// Runs the job's TAP request and stores its result as it streams.
 async fn execute(jobs: &Jobs, job: &Job) -> End {
     let inner = &jobs.0;
-    let parameters = Parameters(job.parameters.clone());
+    let files = match store::files(&inner.pool, &job.id).await {
+        Ok(files) => files,
+        Err(error) => {
+            tracing::error!(%error, job = %job.id, "could not read a job's uploads");
+            return End::Failed("the job's uploaded tables could not be read".into());
+        }
+    };
+    let parameters = Parameters {
+        pairs: job.parameters.clone(),
+        files,
+    };
     let response = match TapRequest::read(&parameters) {
-        Ok(request) => request.run(&inner.runner).await,
+        Ok(request) => request.run(&inner.runner, &inner.uploads).await,
         Err(error) => Err(error),
     };
     let response = match response {

@@ -315,7 +315,7 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Parameters {
-        Parameters(
+        Parameters::new(
             list.iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),

@@ -101,7 +101,7 @@ async fn answer(
         (_, Err(message)) => return Ok(invalid(form, &message)),
     };
     // A bare /search shows the form only; a submitted form, even empty, lists what matches.
-    let searching = !parameters.0.is_empty();
+    let searching = !parameters.pairs.is_empty();
     if !searching {
         return Ok(page("Search observations", form).into_response());
     }
@@ -386,7 +386,7 @@ fn result_row(row: &Row) -> Markup {
 /// The request's query string without some parameters, for links that change only those.
 fn query_without(parameters: &Parameters, drop: &[&str]) -> String {
     parameters
-        .0
+        .pairs
         .iter()
         .filter(|(name, value)| !drop.contains(&name.as_str()) && !value.trim().is_empty())
         .map(|(name, value)| format!("{}={}", urlencode(name), urlencode(value)))

@@ -7,6 +7,29 @@ use axum::response::IntoResponse;
 /// (id, name, what it answers, ADQL).
 pub(crate) const EXAMPLES: &[(&str, &str, &str, &str)] = &[
     (
+        "my-targets-already-observed",
+        "Which of my targets were already observed, with which instruments?",
+        "Upload your target list as TAP_UPLOAD.targets (columns name, ra, dec in degrees; TOPCAT: \
+         Upload, pyvo: uploads={'targets': table}): each target observed within 10 arcseconds, \
+         with its instruments and exposure count.",
+        "SELECT t.name, e.instrument_name, COUNT(*) AS exposures, MIN(e.exp_mjd_start) AS first_mjd\n\
+         FROM TAP_UPLOAD.targets AS t, obsportal.exposures AS e\n\
+         WHERE CONTAINS(POINT('ICRS', e.target_ra, e.target_dec), CIRCLE('ICRS', t.ra, t.dec, 10.0 / 3600.0)) = 1\n\
+         GROUP BY t.name, e.instrument_name\n\
+         ORDER BY name, instrument_name",
+    ),
+    (
+        "my-targets-exposures",
+        "My targets' exposures within 10 arcseconds",
+        "Every exposure within 10 arcseconds of each target of an uploaded list (TAP_UPLOAD.targets: \
+         name, ra, dec), with its distance, mode and stations.",
+        "SELECT t.name, DISTANCE(POINT('ICRS', t.ra, t.dec), POINT('ICRS', e.target_ra, e.target_dec)) * 3600 AS separation_arcsec,\n\
+                e.exp_id, e.exp_mjd_start, e.instrument_mode, e.interferometer_stations\n\
+         FROM TAP_UPLOAD.targets AS t, obsportal.exposures AS e\n\
+         WHERE CONTAINS(POINT('ICRS', e.target_ra, e.target_dec), CIRCLE('ICRS', t.ra, t.dec, 10.0 / 3600.0)) = 1\n\
+         ORDER BY name, exp_mjd_start",
+    ),
+    (
         "aspro2-cone",
         "Has this star been observed? (ASPRO2's question)",
         "Every exposure within 30 arcseconds of a position, oldest first.",

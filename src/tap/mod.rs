@@ -15,13 +15,16 @@ use axum::Router;
 
 use crate::http::AppState;
 
-pub fn router() -> Router<AppState> {
+/// The TAP routes; queries (sync, and async job creation) may carry uploaded tables, up to
+/// `query_body` bytes in all.
+pub fn router(query_body: usize) -> Router<AppState> {
+    let uploads_fit = axum::extract::DefaultBodyLimit::max(query_body);
     Router::new()
         .route("/availability", get(vosi::availability))
-        .route("/sync", get(sync::sync).post(sync::sync))
+        .route("/sync", get(sync::sync).post(sync::sync).layer(uploads_fit))
         .route("/capabilities", get(vosi::capabilities))
         .route("/examples", get(examples::examples))
         .route("/tables", get(vosi::tables))
         .route("/tables/{name}", get(vosi::table))
-        .merge(uws::router())
+        .merge(uws::router(uploads_fit))
 }

@@ -4,11 +4,14 @@
 
 use axum::response::Response;
 
+use std::sync::Arc;
+
 use crate::db::QueryPool;
 use crate::formats::Format;
 use crate::http::{Parameters, ServiceError};
-use crate::query::{field_of, prepare};
+use crate::query::{field_of, prepare_with_uploads};
 use crate::results::read_maxrec;
+use crate::upload::{UploadLimits, UploadSpec};
 use crate::votable::{Field, Preamble, TimestampStyle};
 
 /// A checked request: what to run and how to write it.
@@ -16,11 +19,16 @@ pub struct TapRequest {
     query: String,
     max_records: u64,
     format: Format,
+    uploads: Vec<UploadSpec>,
+    /// The request's parts, where inline uploads are.
+    files: Vec<(String, bytes::Bytes)>,
+    /// Its fields, where an upload sent as a plain field is.
+    pairs: Vec<(String, String)>,
 }
 
 impl TapRequest {
     pub fn read(parameters: &Parameters) -> Result<TapRequest, ServiceError> {
-        // Every TAP parameter read here is single-valued (UPLOAD, which is not, is not taken yet).
+        // Every TAP parameter read here is single-valued but UPLOAD.
         if let Some(request) = parameters.single("REQUEST")? {
             if request != "doQuery" {
                 return Err(ServiceError::bad_request(format!(
@@ -37,11 +45,7 @@ impl TapRequest {
             }
         }
         let query = parameters.required("QUERY", "the ADQL query to run")?;
-        if parameters.names("UPLOAD") {
-            return Err(ServiceError::bad_request(
-                "UPLOAD is not supported by this service yet",
-            ));
-        }
+        let uploads = crate::upload::specs(parameters)?;
         let max_records =
             read_maxrec(parameters.single("MAXREC")?).map_err(ServiceError::BadRequest)?;
         let format = match parameters
@@ -60,13 +64,49 @@ impl TapRequest {
             query: query.to_string(),
             max_records,
             format,
+            uploads,
+            files: parameters.files.clone(),
+            pairs: parameters.pairs.clone(),
         })
     }
 
-    /// Checks and translates the ADQL, runs it on `pool` and streams the result.
-    pub async fn run(self, pool: &QueryPool) -> Result<Response, ServiceError> {
-        let prepared = prepare(&self.query, Some(self.max_records))?;
-        let fields: Vec<Field> = prepared.columns.iter().map(field_of).collect();
+    /// The parts of the request its uploads read (an async job keeps them to run later).
+    pub fn upload_parts(&self) -> Vec<(String, bytes::Bytes)> {
+        self.files
+            .iter()
+            .filter(|(part, _)| {
+                self.uploads
+                    .iter()
+                    .any(|spec| spec.source == crate::upload::Source::Part(part.clone()))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Reads the uploads, checks and translates the ADQL, runs it on `pool` and streams the
+    /// result.
+    pub async fn run(
+        self,
+        pool: &QueryPool,
+        limits: &UploadLimits,
+    ) -> Result<Response, ServiceError> {
+        let parameters = Parameters {
+            pairs: self.pairs,
+            files: self.files,
+        };
+        let mut uploads = Vec::with_capacity(self.uploads.len());
+        for spec in &self.uploads {
+            uploads.push(Arc::new(spec.read(&parameters, limits).await?));
+        }
+        let prepared = prepare_with_uploads(&self.query, Some(self.max_records), uploads)?;
+        let fields: Vec<Field> = prepared
+            .columns
+            .iter()
+            .map(|column| {
+                crate::upload::field_of(column, &prepared.query.uploads)
+                    .unwrap_or_else(|| field_of(column))
+            })
+            .collect();
         let preamble = Preamble {
             params: vec![],
             infos: vec![

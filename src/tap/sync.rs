@@ -12,7 +12,7 @@ pub(super) async fn sync(
 ) -> Response {
     let answer = async {
         let request = TapRequest::read(&parameters?)?;
-        request.run(&state.reader).await
+        request.run(&state.reader, &state.uploads).await
     };
     Surface::Dali.answer(answer.await)
 }

@@ -18,9 +18,9 @@ use super::uws_document as document;
 use crate::http::{service_url, AppState, ParameterError, Parameters, ServiceError, Surface};
 use crate::jobs::{Change, Job, NewJob, Phase};
 
-pub(super) fn router() -> Router<AppState> {
+pub(super) fn router(uploads_fit: axum::extract::DefaultBodyLimit) -> Router<AppState> {
     Router::new()
-        .route("/async", get(list).post(create))
+        .route("/async", get(list).post(create).layer(uploads_fit))
         .route("/async/{id}", get(job).post(job_post).delete(job_delete))
         .route("/async/{id}/results/result", get(result))
         .route("/async/{id}/{part}", get(part).post(part_post))
@@ -67,7 +67,7 @@ async fn list(
     let answer = async {
         let parameters = parameters?;
         let phases = parameters
-            .0
+            .pairs
             .iter()
             .filter(|(name, _)| name.eq_ignore_ascii_case("PHASE"))
             .map(|(_, value)| {
@@ -129,7 +129,7 @@ async fn create(
             Some(text) => destruction(text, settings.max_retention)?,
         };
         let query_parameters = parameters
-            .0
+            .pairs
             .iter()
             .filter(|(name, _)| !CONTROL.iter().any(|c| name.eq_ignore_ascii_case(c)))
             .cloned()
@@ -144,6 +144,7 @@ async fn create(
                 execution_duration,
                 destruction,
                 queued: run,
+                files: parameters.files.clone(),
             })
             .await
             .map_err(unavailable)?;
@@ -280,7 +281,7 @@ async fn part_post(
                 .await
                 .map_err(unavailable)?
                 .ok_or_else(|| ServiceError::NotFound(format!("there is no job {id}")))?;
-            for (name, value) in parameters.0 {
+            for (name, value) in parameters.pairs {
                 job.parameters
                     .retain(|(known, _)| !known.eq_ignore_ascii_case(&name));
                 job.parameters.push((name, value));

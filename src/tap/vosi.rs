@@ -209,7 +209,7 @@ pub(super) async fn capabilities(
     let base = format!("{}/tap", crate::http::service_url(&headers));
     xml_response(
         StatusCode::OK,
-        capabilities_document(&base, state.jobs.settings()),
+        capabilities_document(&base, state.jobs.settings(), &state.uploads),
     )
 }
 
@@ -263,7 +263,11 @@ const UDFS: &[(&str, &str)] = &[
     ),
 ];
 
-fn capabilities_document(base: &str, jobs: &crate::jobs::JobSettings) -> String {
+fn capabilities_document(
+    base: &str,
+    jobs: &crate::jobs::JobSettings,
+    uploads: &crate::upload::UploadLimits,
+) -> String {
     let mut xml = Writer::new_with_indent(Vec::new(), b' ', 1);
     let write = |xml: &mut Writer<Vec<u8>>| -> std::io::Result<()> {
         let mut root = BytesStart::new("vosi:capabilities");
@@ -338,6 +342,12 @@ fn capabilities_document(base: &str, jobs: &crate::jobs::JobSettings) -> String 
             }
             xml.write_event(Event::End(BytesEnd::new("outputFormat")))?;
         }
+        for method in ["inline", "http", "https"] {
+            let mut element = BytesStart::new("uploadMethod");
+            let id = format!("ivo://ivoa.net/std/TAPRegExt#upload-{method}");
+            element.push_attribute(("ivo-id", id.as_str()));
+            xml.write_event(Event::Empty(element))?;
+        }
         // How long async jobs are kept and may run (sync queries stop at the query timeout,
         // which their error says).
         for (element, default, hard) in [
@@ -369,6 +379,15 @@ fn capabilities_document(base: &str, jobs: &crate::jobs::JobSettings) -> String 
             xml.write_event(Event::End(BytesEnd::new(name)))?;
         }
         xml.write_event(Event::End(BytesEnd::new("outputLimit")))?;
+        xml.write_event(Event::Start(BytesStart::new("uploadLimit")))?;
+        for name in ["default", "hard"] {
+            let mut limit = BytesStart::new(name);
+            limit.push_attribute(("unit", "byte"));
+            xml.write_event(Event::Start(limit))?;
+            xml.write_event(Event::Text(BytesText::new(&uploads.max_bytes.to_string())))?;
+            xml.write_event(Event::End(BytesEnd::new(name)))?;
+        }
+        xml.write_event(Event::End(BytesEnd::new("uploadLimit")))?;
         xml.write_event(Event::End(BytesEnd::new("capability")))?;
 
         for (id, path) in [

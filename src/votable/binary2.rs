@@ -23,6 +23,7 @@ enum Layout {
     Short,
     Int,
     Long,
+    Float,
     Double,
     Boolean,
     /// Doubles: a fixed count, or (None) a 4-byte count first.
@@ -37,6 +38,7 @@ impl Layout {
             (Datatype::Short, _) => Layout::Short,
             (Datatype::Int, _) => Layout::Int,
             (Datatype::Long, _) => Layout::Long,
+            (Datatype::Float, _) => Layout::Float,
             (Datatype::Boolean, _) => Layout::Boolean,
             (Datatype::Char | Datatype::UnicodeChar, _) => Layout::Text,
         }
@@ -119,6 +121,7 @@ impl<W: Write> Binary2Writer<W> {
                 Layout::Short => row.extend_from_slice(&(integer(cell) as i16).to_be_bytes()),
                 Layout::Int => row.extend_from_slice(&(integer(cell) as i32).to_be_bytes()),
                 Layout::Long => row.extend_from_slice(&integer(cell).to_be_bytes()),
+                Layout::Float => row.extend_from_slice(&(double(cell) as f32).to_be_bytes()),
                 Layout::Double => row.extend_from_slice(&double(cell).to_be_bytes()),
                 Layout::Boolean => row.push(match cell {
                     Cell::Boolean(true) => b'T',

@@ -26,6 +26,8 @@ pub enum Datatype {
     Short,
     Int,
     Long,
+    /// Single precision: only uploaded tables have it, and it is sent back as it came.
+    Float,
     Double,
     Boolean,
 }
@@ -38,6 +40,7 @@ impl Datatype {
             Datatype::Short => "short",
             Datatype::Int => "int",
             Datatype::Long => "long",
+            Datatype::Float => "float",
             Datatype::Double => "double",
             Datatype::Boolean => "boolean",
         }

@@ -208,7 +208,7 @@ fn from_item(item: &FromItem, out: &mut String) {
             name,
             alias,
         } => {
-            identifier(schema, out);
+            schema_name(schema, out);
             out.push('.');
             identifier(name, out);
             if let Some(alias) = alias {
@@ -615,7 +615,7 @@ fn column_ref(column: &ColumnRef, out: &mut String) {
     match column.qualifier.as_deref() {
         Some(Qualifier::Table { schema, table }) => {
             if !schema.is_empty() {
-                identifier(schema, out);
+                schema_name(schema, out);
                 out.push('.');
             }
             identifier(table, out);
@@ -631,6 +631,16 @@ fn column_ref(column: &ColumnRef, out: &mut String) {
         out.push('*');
     } else {
         identifier(&column.name, out);
+    }
+}
+
+/// TAP 1.1's `TAP_UPLOAD` schema is where a client's uploaded tables are; the server loads
+/// them as temporary tables of the query's session, so it is printed as `pg_temp`.
+fn schema_name(schema: &str, out: &mut String) {
+    if schema.eq_ignore_ascii_case("TAP_UPLOAD") {
+        out.push_str("pg_temp");
+    } else {
+        identifier(schema, out);
     }
 }
 

@@ -1,1 +1,1 @@
-SELECT "TAP_UPLOAD"."targets"."name" FROM "TAP_UPLOAD"."targets"
+SELECT pg_temp."targets"."name" FROM pg_temp."targets"

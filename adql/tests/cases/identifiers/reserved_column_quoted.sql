@@ -1,1 +1,1 @@
-SELECT "TAP_UPLOAD"."targets"."size" FROM "TAP_UPLOAD"."targets"
+SELECT pg_temp."targets"."size" FROM pg_temp."targets"

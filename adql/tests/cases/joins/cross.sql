@@ -1,1 +1,1 @@
-SELECT count(*) FROM "obsportal"."exposures" AS "e" CROSS JOIN "TAP_UPLOAD"."targets" AS "t"
+SELECT count(*) FROM "obsportal"."exposures" AS "e" CROSS JOIN pg_temp."targets" AS "t"

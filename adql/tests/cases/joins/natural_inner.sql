@@ -1,1 +1,1 @@
-SELECT count(*) FROM "ivoa"."obscore" NATURAL JOIN "TAP_UPLOAD"."targets"
+SELECT count(*) FROM "ivoa"."obscore" NATURAL JOIN pg_temp."targets"

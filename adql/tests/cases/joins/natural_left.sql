@@ -1,1 +1,1 @@
-SELECT count(*) FROM "ivoa"."obscore" NATURAL LEFT JOIN "TAP_UPLOAD"."targets"
+SELECT count(*) FROM "ivoa"."obscore" NATURAL LEFT JOIN pg_temp."targets"

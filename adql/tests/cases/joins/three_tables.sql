@@ -1,1 +1,1 @@
-SELECT "e"."exp_id", "o"."obs_id", "t"."name" FROM "obsportal"."exposures" AS "e" JOIN "ivoa"."obscore" AS "o" ON ("o"."obs_id" = "e"."exp_id") JOIN "TAP_UPLOAD"."targets" AS "t" ON ("t"."name" = "e"."target_name")
+SELECT "e"."exp_id", "o"."obs_id", "t"."name" FROM "obsportal"."exposures" AS "e" JOIN "ivoa"."obscore" AS "o" ON ("o"."obs_id" = "e"."exp_id") JOIN pg_temp."targets" AS "t" ON ("t"."name" = "e"."target_name")

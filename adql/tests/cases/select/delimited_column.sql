@@ -1,1 +1,1 @@
-SELECT "TAP_UPLOAD"."targets"."Mixed Case" FROM "TAP_UPLOAD"."targets"
+SELECT pg_temp."targets"."Mixed Case" FROM pg_temp."targets"

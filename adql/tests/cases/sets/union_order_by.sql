@@ -1,1 +1,1 @@
-(SELECT "obsportal"."exposures"."target_name" AS "name" FROM "obsportal"."exposures") UNION (SELECT "TAP_UPLOAD"."targets"."name" FROM "TAP_UPLOAD"."targets") ORDER BY "name"
+(SELECT "obsportal"."exposures"."target_name" AS "name" FROM "obsportal"."exposures") UNION (SELECT pg_temp."targets"."name" FROM pg_temp."targets") ORDER BY "name"

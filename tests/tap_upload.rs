@@ -1,0 +1,191 @@
+//! Table uploads over real HTTP: by URL (the service's own network refused unless the operator
+//! allows it), over the limits (413 naming the upload and the limit), malformed (the row), with
+//! nothing left in the database after; and the crossmatch's plan, EXPLAINed on what the TAP
+//! request sends, uses a spatial index whichever side is larger. (pyvo's uploads, every
+//! VOTable serialization and async uploads are in pyvo.rs; taplint's UPL stage in
+//! conformance.rs.)
+
+mod support;
+
+use std::sync::Arc;
+
+use obsportal::http::Parameters;
+use support::{count, explain, Server, VoTable, Workspace};
+
+const CROSSMATCH: &str = "SELECT t.name, e.exp_id FROM TAP_UPLOAD.targets AS t \
+    JOIN obsportal.exposures AS e \
+    ON CONTAINS(POINT(e.target_ra, e.target_dec), CIRCLE(t.ra, t.dec, 10.0/3600)) = 1";
+
+async fn upload_query(server: &Server, upload: &str, csv: Option<&str>) -> (u16, String) {
+    // multipart/form-data written out, as a client's library would.
+    let boundary = "obsportal-upload-test-boundary";
+    let mut body = String::new();
+    for (name, value) in [("LANG", "ADQL"), ("QUERY", CROSSMATCH), ("UPLOAD", upload)] {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    if let Some(csv) = csv {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"table\"; filename=\"targets.csv\"\r\n\
+             Content-Type: text/csv\r\n\r\n{csv}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let (status, _, body) = support::post(
+        &server.url("/tap/sync"),
+        &format!("multipart/form-data; boundary={boundary}"),
+        body,
+    )
+    .await;
+    (status, body)
+}
+
+fn error_of(body: &str) -> String {
+    VoTable::parse(body).query_status().1.to_string()
+}
+
+/// Temporary tables anywhere in the cluster's database: an upload leaves none behind.
+const TEMPORARY_TABLES: &str = "SELECT count(*) FROM pg_class WHERE relpersistence = 't'";
+
+#[tokio::test]
+async fn uploads_by_url_stay_out_of_the_services_network_unless_allowed() {
+    let workspace = Workspace::new();
+    let guarded = workspace.serve(&["--demo-rows", "200"]);
+    let open = workspace.serve(&["--upload-allow-private-urls"]);
+    // A table the service itself serves on loopback: its own TAP answer.
+    let list = "SELECT TOP 5 target_name AS name, target_ra AS ra, target_dec AS dec FROM obsportal.exposures";
+    let url = guarded.url(&format!(
+        "/tap/sync?LANG=ADQL&QUERY={}",
+        form_urlencoded::byte_serialize(list.as_bytes()).collect::<String>()
+    ));
+    let (status, body) = upload_query(&guarded, &format!("targets,{url}"), None).await;
+    assert_eq!(status, 400, "{body}");
+    let message = error_of(&body);
+    assert!(
+        message.contains("upload targets")
+            && message.contains("127.0.0.1")
+            && message.contains("own network"),
+        "{message}"
+    );
+    let (status, body) = upload_query(&open, &format!("targets,{url}"), None).await;
+    assert_eq!(status, 200, "{body}");
+    let matched = VoTable::parse(&body);
+    assert!(
+        matched.rows.len() >= 5,
+        "each target finds at least its own exposure"
+    );
+    // Not a URL of the web: refused as such.
+    let (status, body) = upload_query(&open, "targets,ftp://example.org/t.csv", None).await;
+    assert_eq!(status, 400);
+    assert!(error_of(&body).contains("http or https"), "{body}");
+}
+
+#[tokio::test]
+async fn uploads_over_the_limits_or_malformed_are_refused_and_leave_nothing() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--upload-max-rows", "2", "--upload-max-mib", "1"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let (status, body) = upload_query(
+        &server,
+        "targets,param:table",
+        Some("name,ra,dec\na,1,1\nb,2,2\nc,3,3\n"),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        error_of(&body).contains("upload targets: more than the 2 rows"),
+        "{body}"
+    );
+    // Over the byte limit: refused before the body is read whole.
+    let big = format!("name,ra,dec\n{}", "a,1,1\n".repeat(400_000));
+    let (status, _) = upload_query(&server, "targets,param:table", Some(&big)).await;
+    assert_eq!(status, 413);
+    // Malformed: the upload and the line named.
+    let (status, body) = upload_query(
+        &server,
+        "targets,param:table",
+        Some("name,ra,dec\na,1,1\nb,oops\n"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let message = error_of(&body);
+    assert!(message.contains("upload targets: line 3"), "{message}");
+    // A part that is not there, a bad table name.
+    let (status, body) = upload_query(&server, "targets,param:missing", None).await;
+    assert_eq!(status, 400);
+    assert!(
+        error_of(&body).contains("no part named \"missing\""),
+        "{body}"
+    );
+    let (status, body) = upload_query(&server, "select,param:table", Some("a\n1\n")).await;
+    assert_eq!(status, 400);
+    assert!(error_of(&body).contains("reserved word"), "{body}");
+    // A good one runs, and nothing of any of them stays in the database.
+    let (status, body) =
+        upload_query(&server, "targets,param:table", Some("name,ra,dec\na,1,1\n")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(count(&db, TEMPORARY_TABLES).await, 0);
+}
+
+/// The crossmatch as `/tap/sync` sends it, EXPLAINed with the upload loaded as the server loads
+/// it: a few targets against the exposures use the exposures' position index; many targets
+/// against few exposures use the upload's.
+#[tokio::test]
+async fn a_crossmatch_uses_a_spatial_index_whichever_side_is_larger() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&["--demo-rows", "3000"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let positions: Vec<(f64, f64)> = db
+        .query(
+            "SELECT target_ra, target_dec FROM obsportal.exposures LIMIT 5",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let few: String = positions
+        .iter()
+        .enumerate()
+        .map(|(i, (ra, dec))| format!("t{i},{ra},{dec}\n"))
+        .collect();
+    // Many: a grid over the sky, against only the exposures of one program.
+    let many: String = (0..40_000)
+        .map(|i| {
+            format!(
+                "g{i},{},{}\n",
+                (i % 400) as f64 * 0.9,
+                (i / 400) as f64 * 1.8 - 89.0
+            )
+        })
+        .collect();
+    let narrow = "SELECT t.name, e.exp_id FROM TAP_UPLOAD.targets AS t \
+        JOIN obsportal.exposures AS e \
+        ON CONTAINS(POINT(t.ra, t.dec), CIRCLE(e.target_ra, e.target_dec, 10.0/3600)) = 1 \
+        WHERE e.exp_id = 'none such'";
+    for (rows, query, index) in [
+        (few, CROSSMATCH, "exposures_position"),
+        (many, narrow, "targets_spoint_idx"),
+    ] {
+        let mut parameters = Parameters::new(vec![("UPLOAD".into(), "targets,param:table".into())]);
+        parameters
+            .files
+            .push(("table".into(), format!("name,ra,dec\n{rows}").into()));
+        let spec = obsportal::upload::specs(&parameters).unwrap().remove(0);
+        let upload = Arc::new(spec.read(&parameters, &Default::default()).await.unwrap());
+        let prepared =
+            obsportal::query::prepare_with_uploads(query, Some(1000), vec![upload.clone()])
+                .unwrap();
+        db.batch_execute("BEGIN").await.unwrap();
+        upload.load(&db).await.unwrap();
+        let plan = explain(&db, "", &prepared.query).await.join("\n");
+        db.batch_execute("ROLLBACK").await.unwrap();
+        assert!(plan.contains(index), "{index}:\n{plan}");
+        assert!(
+            !plan.contains("Seq Scan on exposures") || index != "exposures_position",
+            "{plan}"
+        );
+    }
+}
