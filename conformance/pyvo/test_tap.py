@@ -146,3 +146,25 @@ def test_a_malformed_upload_is_refused_naming_it(service, tmp_path):
     with pytest.raises(pyvo.dal.DALQueryError) as error:
         service.search(CROSSMATCH, uploads={"targets": str(path)})
     assert "upload targets" in str(error.value) and "line 3" in str(error.value)
+
+
+def test_a_user_lists_their_jobs_with_filters():
+    import requests
+
+    session = requests.Session()
+    session.headers[os.environ["OBSPORTAL_USER_HEADER"]] = "pyvo-user"
+    mine = pyvo.dal.TAPService(TAP_URL, session=session)
+    pending = mine.submit_job("SELECT TOP 1 exp_id FROM obsportal.exposures")
+    done = mine.submit_job("SELECT TOP 1 exp_id FROM obsportal.exposures")
+    done.run()
+    done.wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=30)
+    jobs = mine.get_job_list()
+    assert {pending.job_id, done.job_id} <= {job.jobid for job in jobs}
+    completed = mine.get_job_list(phases=["COMPLETED"])
+    assert done.job_id in {job.jobid for job in completed}
+    assert pending.job_id not in {job.jobid for job in completed}
+    assert len(mine.get_job_list(last=1)) == 1
+    # Someone else, or nobody, sees none of them.
+    assert pyvo.dal.TAPService(TAP_URL).get_job_list() == []
+    pending.delete()
+    done.delete()
