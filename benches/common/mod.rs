@@ -34,6 +34,11 @@ impl BenchServer {
     /// Starts the server on /tmp/obsportal-bench-{name}-{exposures}, importing the demo
     /// exposures on first use.
     pub fn start(name: &str, exposures: u64) -> BenchServer {
+        Self::start_with(name, exposures, &[])
+    }
+
+    /// As `start`, with more `serve` arguments.
+    pub fn start_with(name: &str, exposures: u64, extra: &[&str]) -> BenchServer {
         let data_dir = std::path::PathBuf::from(format!("/tmp/obsportal-bench-{name}-{exposures}"));
         std::fs::create_dir_all(&data_dir).unwrap();
         set_mode(&data_dir);
@@ -52,6 +57,7 @@ impl BenchServer {
                 "--data-dir",
             ])
             .arg(data_dir.join("data"))
+            .args(extra)
             .env_remove("DATABASE_URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
