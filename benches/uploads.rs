@@ -183,6 +183,18 @@ async fn join_on_loaded_table(db: &tokio_postgres::Client, query: &str, votable:
     let started = Instant::now();
     db.query(&statement, &values).await.unwrap();
     let elapsed = started.elapsed();
+    if std::env::var_os("OBSPORTAL_BENCH_EXPLAIN").is_some() {
+        let plan = db
+            .prepare_typed(
+                &format!("EXPLAIN ANALYZE {}", prepared.query.sql),
+                &prepared.query.parameter_types,
+            )
+            .await
+            .unwrap();
+        for row in db.query(&plan, &values).await.unwrap() {
+            println!("      {}", row.get::<_, String>(0));
+        }
+    }
     db.batch_execute("ROLLBACK").await.unwrap();
     elapsed
 }
