@@ -124,6 +124,16 @@ pub struct Upload {
     copy: Vec<u8>,
 }
 
+/// How long loading an upload took, step by step.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadTimes {
+    /// Creating the table and copying the rows in.
+    pub copy: Duration,
+    /// Building the position index.
+    pub index: Duration,
+    pub analyze: Duration,
+}
+
 /// Where an upload comes from, as `UPLOAD` says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -347,9 +357,14 @@ impl Upload {
     }
 
     /// Loads the table into the current transaction of `client`, as a temporary table dropped
-    /// at its end, analysed, and indexed on its position when it has one.
-    pub async fn load(&self, client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    /// at its end, analysed, and indexed on its position when it has one; how long each step
+    /// took.
+    pub async fn load(
+        &self,
+        client: &tokio_postgres::Client,
+    ) -> Result<LoadTimes, tokio_postgres::Error> {
         use futures_util::SinkExt;
+        let started = std::time::Instant::now();
         let table = format!("pg_temp.{}", quoted(&self.name));
         let columns: Vec<String> = self
             .columns
@@ -371,6 +386,7 @@ impl Upload {
             sink.send(bytes::Bytes::copy_from_slice(piece)).await?;
         }
         sink.finish().await?;
+        let copied = started.elapsed();
         if let Some((ra, dec)) = self.position() {
             client
                 .batch_execute(&format!(
@@ -380,7 +396,15 @@ impl Upload {
                 ))
                 .await?;
         }
-        client.batch_execute(&format!("ANALYZE {table}")).await
+        let indexed = started.elapsed();
+        client.batch_execute(&format!("ANALYZE {table}")).await?;
+        let times = LoadTimes {
+            copy: copied,
+            index: indexed - copied,
+            analyze: started.elapsed() - indexed,
+        };
+        tracing::debug!(upload = %self.name, rows = self.rows, ?times, "upload loaded");
+        Ok(times)
     }
 
     /// The columns holding a position in degrees: by UCD (`pos.eq.ra`, `pos.eq.dec`), else by
