@@ -18,8 +18,12 @@ pub(super) struct Events {
 }
 
 impl Events {
-    /// Listens on its own connection (`config`, the owner's), for as long as the process runs.
-    pub(super) fn listen(config: tokio_postgres::Config) -> Events {
+    /// Listens on its own connection (`config`, the owner's) until `stopping` turns true (the
+    /// database may go away then, which is no news).
+    pub(super) fn listen(
+        config: tokio_postgres::Config,
+        mut stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Events {
         // Waiters that fall this far behind re-read their job anyway.
         let (sender, _) = broadcast::channel(1024);
         let events = Events {
@@ -27,8 +31,11 @@ impl Events {
         };
         tokio::spawn(async move {
             loop {
-                if let Err(error) = relay(&config, &sender).await {
-                    tracing::warn!(%error, "job notifications interrupted; listening again");
+                tokio::select! {
+                    relayed = relay(&config, &sender) => if let Err(error) = relayed {
+                        tracing::warn!(%error, "job notifications interrupted; listening again");
+                    },
+                    _ = stopping.changed() => return,
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

@@ -91,14 +91,15 @@ impl Jobs {
         settings: JobSettings,
         uploads: crate::upload::UploadLimits,
     ) -> Jobs {
+        let stopping = watch::channel(false).0;
         let jobs = Jobs(Arc::new(Inner {
             pool,
             runner,
             uploads,
             worker: format!("{}-{}", std::process::id(), new_id()),
-            events: events::Events::listen(listen),
+            events: events::Events::listen(listen, stopping.subscribe()),
             running: Mutex::new(HashSet::new()),
-            stopping: watch::channel(false).0,
+            stopping,
             workers: Mutex::new(Vec::new()),
             settings,
         }));
