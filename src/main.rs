@@ -400,21 +400,36 @@ async fn serve(
     service: Service,
 ) -> anyhow::Result<()> {
     let shutdown = ShutdownSignal::install()?;
+    // The port answers from the first second: alive, not ready, saying what it is doing.
+    let listener = server::bind(listen).with_context(|| format!("listening on {listen}"))?;
+    let startup = server::Startup::answer(&listener)?;
+    println!(
+        "obsportal starting on http://{}/ (not ready yet: /readyz)",
+        listener.local_addr()?
+    );
+    startup.phase("opening the database");
     let db = Database::open(settings).await?;
-    let result = serve_with(&db, listen, settings, demo_rows, service, shutdown).await;
+    let result = serve_with(
+        &db, listener, startup, settings, demo_rows, service, shutdown,
+    )
+    .await;
     db.close().await?;
     result
 }
 
 async fn serve_with(
     db: &Database,
-    listen: SocketAddr,
+    listener: std::net::TcpListener,
+    startup: server::Startup,
     settings: &DbSettings,
     demo_rows: u64,
     service: Service,
     mut shutdown: ShutdownSignal,
 ) -> anyhow::Result<()> {
     if demo_rows > 0 {
+        startup.phase(format!(
+            "loading {demo_rows} demo exposures if the database is empty"
+        ));
         // A stop asked for during the demo load (minutes for a large one) is acted on at once:
         // the import's transaction is abandoned, so nothing of it is kept.
         tokio::select! {
@@ -425,16 +440,15 @@ async fn serve_with(
             }
         }
     }
+    startup.phase("publishing TAP_SCHEMA");
     let mut client = db.pool().get().await?;
     obsportal::tap::tap_schema::publish(&mut client)
         .await
         .context("publishing TAP_SCHEMA")?;
     drop(client);
-    let listener = server::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+    startup.finish().await;
     let address = listener.local_addr()?;
-    // Tests and scripts read this line to find the server.
+    // Tests and scripts read this line: the service is ready.
     println!("obsportal listening on http://{address}/");
     std::io::stdout().flush()?;
     let jobs = obsportal::jobs::Jobs::start(

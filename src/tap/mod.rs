@@ -8,7 +8,7 @@ mod sync;
 pub mod tap_schema;
 mod uws;
 mod uws_document;
-mod vosi;
+pub(crate) mod vosi;
 
 use axum::routing::get;
 use axum::Router;

@@ -17,29 +17,43 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// VOSI availability: whether the service can answer queries, i.e. whether the database is
 /// reachable. Always 200: the document, not the status code, carries the answer.
-pub(super) async fn availability(State(state): State<AppState>) -> impl IntoResponse {
+pub(super) async fn availability(State(state): State<AppState>) -> Response {
+    match database_answers(&state.pool).await {
+        Ok(()) => availability_document(true, "obsportal is accepting queries"),
+        Err(why) => availability_document(false, &why),
+    }
+}
+
+/// Whether the database answers a trivial query in time; why not, if it does not (the
+/// readiness probe asks the same).
+pub(crate) async fn database_answers(pool: &deadpool_postgres::Pool) -> Result<(), String> {
     let probe = async {
-        let client = state.pool.get().await.map_err(|e| e.to_string())?;
+        let client = pool.get().await.map_err(|e| e.to_string())?;
         client
             .query_one("SELECT 1", &[])
             .await
             .map_err(|e| e.to_string())
     };
-    let (available, note) = match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
-        Ok(Ok(_)) => (true, "obsportal is accepting queries".to_string()),
+    match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+        Ok(Ok(_)) => Ok(()),
         Ok(Err(error)) => {
             tracing::warn!(%error, "availability probe failed");
-            (false, "the database is unreachable".to_string())
+            Err("the database is unreachable".to_string())
         }
-        Err(_) => (false, "the database did not answer in time".to_string()),
-    };
+        Err(_) => Err("the database did not answer in time".to_string()),
+    }
+}
+
+/// The VOSI availability document.
+pub(crate) fn availability_document(available: bool, note: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <vosi:availability xmlns:vosi=\"http://www.ivoa.net/xml/VOSIAvailability/v1.0\">\n  \
-         <vosi:available>{available}</vosi:available>\n  <vosi:note>{note}</vosi:note>\n\
-         </vosi:availability>\n"
+         <vosi:available>{available}</vosi:available>\n  <vosi:note>{}</vosi:note>\n\
+         </vosi:availability>\n",
+        crate::votable::xml_escaped(note)
     );
-    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body)
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
 }
 
 /// VOSI tables: every published table with its columns (VODataService 1.1), or names only
