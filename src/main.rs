@@ -36,6 +36,15 @@ struct DatabaseArgs {
     /// Use this PostgreSQL database (with pg_sphere) instead of the embedded cluster.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// A read replica of that database for user queries (TAP, the API, cone search, pages,
+    /// async jobs); the migrations, imports and job store stay on DATABASE_URL.
+    #[arg(
+        long,
+        env = "OBSPORTAL_READER_DATABASE_URL",
+        hide_env_values = true,
+        requires = "database_url"
+    )]
+    reader_database_url: Option<String>,
 }
 
 impl DatabaseArgs {
@@ -43,6 +52,7 @@ impl DatabaseArgs {
         DbSettings {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
+            reader_database_url: self.reader_database_url.clone(),
             query_connections: obsportal::db::default_query_connections(),
             page_connections: obsportal::db::default_page_connections(),
             query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,

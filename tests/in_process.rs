@@ -162,6 +162,7 @@ async fn every_surface_answers_its_cases_in_process() {
     let settings = DbSettings {
         data_dir: workspace.data_dir(),
         database_url: None,
+        reader_database_url: None,
         query_connections: 2,
         page_connections: 2,
         query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,

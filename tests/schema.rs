@@ -115,6 +115,7 @@ async fn the_reader_pool_is_read_only_restricted_and_timed() {
     let settings = obsportal::db::DbSettings {
         data_dir: workspace.data_dir(),
         database_url: Some(workspace.connection_string("obsportal", "obsportal")),
+        reader_database_url: None,
         query_connections: 2,
         page_connections: 1,
         query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
@@ -155,4 +156,46 @@ async fn the_reader_pool_is_read_only_restricted_and_timed() {
     }
     drop(reader);
     database.close().await.unwrap();
+}
+
+/// With a reader URL (a read replica in production), user queries go there and everything
+/// else stays on DATABASE_URL. Here the "replica" is another database of the same cluster,
+/// which the pools' answers tell apart.
+#[tokio::test]
+async fn user_queries_go_to_the_reader_database_when_one_is_given() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&[]);
+    let settings = obsportal::db::DbSettings {
+        data_dir: workspace.data_dir(),
+        database_url: Some(workspace.connection_string("obsportal", "obsportal")),
+        reader_database_url: Some(workspace.connection_string("obsportal", "postgres")),
+        query_connections: 1,
+        page_connections: 1,
+        query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
+        job_connections: 1,
+        job_timeout: std::time::Duration::from_secs(3600),
+    };
+    let database = obsportal::db::Database::open(&settings).await.unwrap();
+    for (pool, expected) in [
+        (database.pool(), "obsportal"),
+        (&database.reader().pool, "postgres"),
+        (&database.pages().pool, "postgres"),
+        (&database.jobs().pool, "postgres"),
+    ] {
+        let client = pool.get().await.unwrap();
+        let (name, user): (String, String) = {
+            let row = client
+                .query_one("SELECT current_database()::text, current_user::text", &[])
+                .await
+                .unwrap();
+            (row.get(0), row.get(1))
+        };
+        assert_eq!(name, expected);
+        if expected == "postgres" {
+            assert_eq!(
+                user, "obsportal_query",
+                "the replica is read as the query role"
+            );
+        }
+    }
 }

@@ -34,6 +34,9 @@ pub enum DbError {
 pub struct DbSettings {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// A read replica of that database for user queries (the reader, pages and jobs pools);
+    /// None: the same database.
+    pub reader_database_url: Option<String>,
     /// Connections for user queries: at most this many run in PostgreSQL at once, later ones
     /// wait for a free connection.
     pub query_connections: usize,
@@ -108,8 +111,12 @@ impl Database {
                 )
             }
         };
+        let replica = match &settings.reader_database_url {
+            Some(url) => url.parse().map_err(DbError::InvalidUrl)?,
+            None => config.clone(),
+        };
         let query_pool = |connections, timeout| QueryPool {
-            pool: build_pool(reader_config(&config, timeout), connections),
+            pool: build_pool(reader_config(&replica, timeout), connections),
             timeout,
         };
         let reader = query_pool(settings.query_connections, settings.query_timeout);
