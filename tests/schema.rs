@@ -191,6 +191,12 @@ async fn user_queries_go_to_the_reader_database_when_one_is_given() {
             (row.get(0), row.get(1))
         };
         assert_eq!(name, expected);
+        let application: String = client
+            .query_one("SELECT current_setting('application_name')", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(application.starts_with("obsportal"), "{application}");
         if expected == "postgres" {
             assert_eq!(
                 user, "obsportal_query",

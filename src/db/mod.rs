@@ -115,14 +115,26 @@ impl Database {
             Some(url) => url.parse().map_err(DbError::InvalidUrl)?,
             None => config.clone(),
         };
-        let query_pool = |connections, timeout| QueryPool {
-            pool: build_pool(reader_config(&replica, timeout), connections),
+        let query_pool = |name, connections, timeout| QueryPool {
+            pool: build_pool(name, reader_config(&replica, timeout), connections),
             timeout,
         };
-        let reader = query_pool(settings.query_connections, settings.query_timeout);
-        let pages = query_pool(settings.page_connections, settings.query_timeout);
-        let jobs = query_pool(settings.job_connections, settings.job_timeout);
-        let pool = build_pool(config.clone(), OWNER_CONNECTIONS);
+        let reader = query_pool(
+            "obsportal-queries",
+            settings.query_connections,
+            settings.query_timeout,
+        );
+        let pages = query_pool(
+            "obsportal-pages",
+            settings.page_connections,
+            settings.query_timeout,
+        );
+        let jobs = query_pool(
+            "obsportal-jobs",
+            settings.job_connections,
+            settings.job_timeout,
+        );
+        let pool = build_pool("obsportal", config.clone(), OWNER_CONNECTIONS);
         let database = Database {
             pool,
             reader,
@@ -197,8 +209,11 @@ fn reader_config(owner: &tokio_postgres::Config, timeout: Duration) -> tokio_pos
 /// Connections as the owner: imports, statistics pages, TAP_SCHEMA.
 const OWNER_CONNECTIONS: usize = 16;
 
-fn build_pool(mut config: tokio_postgres::Config, connections: usize) -> Pool {
+/// A pool whose connections say what they are for (`application_name`: what an operator reads
+/// in `pg_stat_activity`).
+fn build_pool(name: &str, mut config: tokio_postgres::Config, connections: usize) -> Pool {
     config.connect_timeout(Duration::from_secs(10));
+    config.application_name(name);
     let manager = Manager::from_config(
         config,
         NoTls,
