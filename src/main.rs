@@ -207,6 +207,14 @@ enum Command {
         jobs: JobArgs,
         #[command(flatten)]
         uploads: UploadArgs,
+        /// Queries (TAP sync, the ObsPortal API, cone search) one client address may run at
+        /// once; more get 429 with Retry-After. 0: no limit.
+        #[arg(long, env = "OBSPORTAL_CLIENT_QUERIES", default_value_t = 32)]
+        client_queries: usize,
+        /// The request header in which the operator's reverse proxy gives the client's address
+        /// (e.g. X-Forwarded-For: its first address). Unset: the connection's own address.
+        #[arg(long, env = "OBSPORTAL_CLIENT_ADDRESS_HEADER")]
+        client_address_header: Option<axum::http::HeaderName>,
         /// The request header in which the operator's reverse proxy names the authenticated
         /// user (e.g. X-Remote-User). Jobs then belong to that user. Unset: no header is
         /// trusted and every job is anonymous.
@@ -291,6 +299,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             page_connections,
             jobs,
             uploads,
+            client_queries,
+            client_address_header,
             user_header,
         } => {
             let mut settings = database.settings();
@@ -307,6 +317,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let service = Service {
                 jobs,
                 uploads: uploads.limits(),
+                client_queries: obsportal::http::fairness::ClientQueries::new(
+                    client_queries,
+                    client_address_header,
+                ),
                 user_header,
             };
             serve(listen, &settings, demo_rows, service).await
@@ -400,6 +414,7 @@ async fn ingest_paths(
 struct Service {
     jobs: obsportal::jobs::JobSettings,
     uploads: obsportal::upload::UploadLimits,
+    client_queries: obsportal::http::fairness::ClientQueries,
     user_header: Option<axum::http::HeaderName>,
 }
 
@@ -477,6 +492,7 @@ async fn serve_with(
             last_import: Default::default(),
             jobs: jobs.clone(),
             uploads: service.uploads,
+            client_queries: service.client_queries,
             user_header: service.user_header,
         },
         shutdown,

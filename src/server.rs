@@ -18,6 +18,8 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 pub fn router(state: AppState) -> Router {
     // TAP requests may carry uploaded tables: their body may hold that much more.
     let tap_body = crate::http::MAX_BODY_BYTES + state.uploads.max_bytes;
+    let fairness =
+        axum::middleware::from_fn_with_state(state.clone(), crate::http::fairness::limit);
     Router::new()
         .route("/healthz", get(alive))
         .route("/readyz", get(ready))
@@ -33,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             internal_error,
         ))
+        // One client's queries wait their turn past a number (429), everyone else's go on.
+        .layer(fairness)
         .layer(axum::middleware::map_response(name_the_server))
 }
 
@@ -168,7 +172,8 @@ pub async fn serve(
     });
     let mut shutdown = shutdown;
     let jobs = state.jobs.clone();
-    axum::serve(listener, router(state))
+    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.received().await;
             // Blocking WAITs return now rather than hold the shutdown.

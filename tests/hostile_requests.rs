@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{get, post, post_form, serve_test_headers, Server, VoTable};
+use support::{get, post, post_form, serve_test_headers, Server, VoTable, Workspace};
 
 /// The ADQL chains that overflowed the stack at about 2,500 terms (2,100 UNIONs), at ten times
 /// that: the process aborted, taking every other request with it.
@@ -318,4 +318,63 @@ async fn the_api_has_the_same_row_limits_as_tap_and_says_so() {
         "10000000",
         "capped at the hard limit"
     );
+}
+
+/// Per-client fairness: past its number of queries at once, a client waits its turn (429 with
+/// Retry-After and an error document), while another client's queries go on; once its query
+/// has ended, it may send the next. Clients are told apart by the address the proxy names.
+#[tokio::test]
+async fn one_client_cannot_take_every_query_slot() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[
+        "--client-queries",
+        "1",
+        "--client-address-header",
+        "X-Forwarded-For",
+        "--query-timeout",
+        "2",
+    ]);
+    let slow = "SELECT COUNT(*) FROM TAP_SCHEMA.columns AS a, TAP_SCHEMA.columns AS b, \
+                TAP_SCHEMA.columns AS c, TAP_SCHEMA.columns AS d";
+    let tap = |query: &str| {
+        server.url(&format!(
+            "/tap/sync?LANG=ADQL&QUERY={}",
+            form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+        ))
+    };
+    let from = |client: &'static str, url: String| async move {
+        let response = reqwest::Client::new()
+            .get(url)
+            .header("X-Forwarded-For", format!("{client}, 10.9.9.9"))
+            .send()
+            .await
+            .unwrap();
+        let retry = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        (
+            response.status().as_u16(),
+            retry,
+            response.text().await.unwrap(),
+        )
+    };
+    let busy = tokio::spawn(from("192.0.2.1", tap(slow)));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let quick = "SELECT TOP 1 table_name FROM TAP_SCHEMA.tables";
+    let (status, retry, body) = from("192.0.2.1", tap(quick)).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(retry.as_deref(), Some("1"));
+    let message = VoTable::parse(&body).query_status().1.to_string();
+    assert!(message.contains("already runs 1 queries"), "{message}");
+    let (status, _, body) = from("192.0.2.1", server.url("/search.votable?ra=10&dec=10")).await;
+    assert_eq!(status, 429, "{body}");
+    // Another client is not held up.
+    let (status, _, body) = from("192.0.2.2", tap(quick)).await;
+    assert_eq!(status, 200, "{body}");
+    // The busy client's query ends (its timeout); its place is free again.
+    let (status, _, _) = busy.await.unwrap();
+    assert_eq!(status, 400, "the slow query stopped at the timeout");
+    let (status, _, body) = from("192.0.2.1", tap(quick)).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -194,6 +194,7 @@ async fn every_surface_answers_its_cases_in_process() {
         last_import: Default::default(),
         jobs: jobs.clone(),
         uploads: Default::default(),
+        client_queries: Default::default(),
         user_header: None,
     });
 

@@ -57,6 +57,8 @@ impl BenchServer {
                 "--data-dir",
             ])
             .arg(data_dir.join("data"))
+            // The load generators are many clients from one address.
+            .args(["--client-queries", "0"])
             .args(extra)
             .env_remove("DATABASE_URL")
             .env("RUST_LOG", "warn")

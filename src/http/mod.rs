@@ -4,6 +4,7 @@
 //! module and never the router.
 
 mod error;
+pub mod fairness;
 mod params;
 mod state;
 

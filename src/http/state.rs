@@ -17,6 +17,8 @@ pub struct AppState {
     pub last_import: crate::portal::LastImport,
     /// Async jobs: this server's side of the queue shared through the database.
     pub jobs: crate::jobs::Jobs,
+    /// How many queries each client address runs at once.
+    pub client_queries: super::fairness::ClientQueries,
     /// What table uploads may be.
     pub uploads: crate::upload::UploadLimits,
     /// The request header in which the operator's reverse proxy names the authenticated user;
