@@ -26,6 +26,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How logs are written to standard error: lines for people, or JSON objects (one per
+    /// line) for a log collector. RUST_LOG chooses what is logged.
+    #[arg(long, global = true, env = "OBSPORTAL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Clone)]
@@ -254,13 +264,17 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        // Each line one object, with the request's span (its id) on what a request logs.
+        LogFormat::Json => logs.json().with_current_span(true).init(),
+    }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if let Command::Serve { threads, .. } = &cli.command {
         runtime.worker_threads(threads.map_or_else(default_threads, usize::from));

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         // One client's queries wait their turn past a number (429), everyone else's go on.
         .layer(fairness)
         .layer(axum::middleware::map_response(name_the_server))
+        .layer(axum::middleware::from_fn(crate::http::request_id::tag))
 }
 
 fn internal_error(panic: Box<dyn std::any::Any + Send>) -> axum::response::Response {

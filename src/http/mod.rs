@@ -6,6 +6,7 @@
 mod error;
 pub mod fairness;
 mod params;
+pub mod request_id;
 mod state;
 
 pub use error::{ServiceError, Surface};
