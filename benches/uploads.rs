@@ -205,12 +205,7 @@ async fn join_on_loaded_table(db: &tokio_postgres::Client, query: &str, votable:
     .unwrap();
     db.batch_execute("BEGIN").await.unwrap();
     let load = upload.load(db).await.unwrap();
-    let values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = prepared
-        .query
-        .parameters
-        .iter()
-        .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
-        .collect();
+    let values = obsportal::results::as_sql_parameters(&prepared.query.parameters);
     let statement = db
         .prepare_typed(&prepared.query.sql, &prepared.query.parameter_types)
         .await

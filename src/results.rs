@@ -376,7 +376,8 @@ async fn prepare(
     client.prepare_typed_cached(sql, types).await
 }
 
-fn as_sql_parameters(parameters: &[SqlParameter]) -> Vec<&(dyn ToSql + Sync)> {
+/// Parameters as tokio-postgres takes them.
+pub fn as_sql_parameters(parameters: &[SqlParameter]) -> Vec<&(dyn ToSql + Sync)> {
     parameters
         .iter()
         .map(|p| p.as_ref() as &(dyn ToSql + Sync))

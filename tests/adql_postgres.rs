@@ -98,10 +98,7 @@ async fn numbers_as_parameters_give_the_same_rows_as_numbers_in_the_text() {
             .iter()
             .map(|literal| obsportal::query::sql_parameter(*literal))
             .unzip();
-        let values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = values
-            .iter()
-            .map(|v| v.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
+        let values = obsportal::results::as_sql_parameters(&values);
         let expected = db.query_one(&rows_of(&inline.sql), &[]).await;
         let got = match db.prepare_typed(&rows_of(&parameterised.sql), &types).await {
             Ok(statement) => db.query_one(&statement, &values).await,

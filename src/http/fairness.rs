@@ -88,14 +88,14 @@ impl Drop for Running {
 /// dropped (a streamed result holds its place while it streams).
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let queries = &state.client_queries;
-    let path = request.uri().path().to_string();
-    let client = queries.client(&request);
-    let (Some(client), true) = (
-        client,
-        queries.max > 0 && QUERY_PATHS.contains(&path.as_str()),
-    ) else {
+    // Most requests are not limited: nothing is read or allocated for them.
+    if queries.max == 0 || !QUERY_PATHS.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let Some(client) = queries.client(&request) else {
         return next.run(request).await;
     };
+    let path = request.uri().path().to_string();
     let Some(place) = queries.enter(client) else {
         let message = format!(
             "this client already runs {} queries at once, the most this service runs for one \

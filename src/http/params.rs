@@ -88,13 +88,6 @@ impl Parameters {
             })
             .transpose()
     }
-
-    /// Whether the request names the parameter at all (even with an empty value).
-    pub fn names(&self, name: &str) -> bool {
-        self.pairs
-            .iter()
-            .any(|(key, _)| key.eq_ignore_ascii_case(name))
-    }
 }
 
 /// Why a request's parameters cannot be read.

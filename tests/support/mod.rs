@@ -262,11 +262,7 @@ pub async fn explain(
         )
         .await
         .unwrap_or_else(|error| panic!("{error}: {}", query.sql));
-    let parameters: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = query
-        .parameters
-        .iter()
-        .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
-        .collect();
+    let parameters = obsportal::results::as_sql_parameters(&query.parameters);
     db.query(&statement, &parameters)
         .await
         .unwrap()
