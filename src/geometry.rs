@@ -11,7 +11,7 @@
 //! a 2022 header disagree with ESO's by 0.3 m and 0.4 degrees.
 
 use std::collections::BTreeMap;
-use std::f64::consts::TAU;
+use std::f64::consts::{PI, TAU};
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -41,6 +41,17 @@ pub struct Projected {
     pub v: f64,
 }
 
+/// Where a star stands in a site's sky at an instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sky {
+    /// Local (mean) sidereal time [h, 0..24).
+    pub sidereal_time: f64,
+    /// Hour angle of the star [h, -12..12): negative east of the meridian, before transit.
+    pub hour_angle: f64,
+    /// Plane-parallel airmass, sec(zenith distance); None below the horizon.
+    pub airmass: Option<f64>,
+}
+
 #[derive(Deserialize)]
 struct Sites {
     site: Vec<Site>,
@@ -63,6 +74,45 @@ impl Site {
         self.position[1].atan2(self.position[0])
     }
 
+    /// Geodetic latitude [rad] on the WGS84 ellipsoid, from the geocentric position
+    /// (Bowring's closed form: well under a milliarcsecond at the ground).
+    pub fn latitude(&self) -> f64 {
+        const A: f64 = 6_378_137.0;
+        const F: f64 = 1.0 / 298.257_223_563;
+        let b = A * (1.0 - F);
+        let e2 = F * (2.0 - F);
+        let ep2 = e2 / (1.0 - e2);
+        let [x, y, z] = self.position;
+        let p = x.hypot(y);
+        let theta = (z * A).atan2(p * b);
+        let (sin_t, cos_t) = theta.sin_cos();
+        (z + ep2 * b * sin_t.powi(3)).atan2(p - e2 * A * cos_t.powi(3))
+    }
+
+    /// The sidereal time, the star's hour angle and its airmass at `mjd` (UTC), for a star at
+    /// (ra, dec) [deg, J2000], precessed to the date as the baselines are.
+    pub fn sky(&self, ra: f64, dec: f64, mjd: f64) -> Sky {
+        let (sidereal_time, hour_angle, dec) = self.hour_angle(ra, dec, mjd);
+        let latitude = self.latitude();
+        let sin_altitude =
+            latitude.sin() * dec.sin() + latitude.cos() * dec.cos() * hour_angle.cos();
+        let hours = |radians: f64| radians.to_degrees() / 15.0;
+        Sky {
+            sidereal_time: hours(sidereal_time),
+            hour_angle: hours(hour_angle),
+            airmass: (sin_altitude > 0.0).then(|| 1.0 / sin_altitude),
+        }
+    }
+
+    /// The local sidereal time, the hour angle in [-pi, pi) and the declination of the date
+    /// [rad] of a star at (ra, dec) [deg, J2000] at `mjd`.
+    fn hour_angle(&self, ra: f64, dec: f64, mjd: f64) -> (f64, f64, f64) {
+        let sidereal_time = local_sidereal_time(mjd, self.longitude());
+        let (ra, dec) = precessed_from_j2000(ra.to_radians(), dec.to_radians(), mjd);
+        let hour_angle = (sidereal_time - ra + PI).rem_euclid(TAU) - PI;
+        (sidereal_time, hour_angle, dec)
+    }
+
     pub fn has_station(&self, name: &str) -> bool {
         self.stations.contains_key(name)
     }
@@ -79,8 +129,7 @@ impl Site {
     ) -> Option<Projected> {
         let (a, b) = (self.stations.get(first)?, self.stations.get(second)?);
         let [x, y, z] = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-        let (ra, dec) = precessed_from_j2000(ra.to_radians(), dec.to_radians(), mjd);
-        let hour_angle = local_sidereal_time(mjd, self.longitude()) - ra;
+        let (_, hour_angle, dec) = self.hour_angle(ra, dec, mjd);
         let (sin_h, cos_h) = hour_angle.sin_cos();
         let (sin_d, cos_d) = dec.sin_cos();
         let u = sin_h * x + cos_h * y;
@@ -177,6 +226,77 @@ mod tests {
         }
         let west = chara.longitude().to_degrees();
         assert!((west + 118.0570).abs() < 0.001, "Mount Wilson: {west}");
+    }
+
+    /// Values computed independently with astropy 8.0 (offline IERS tables), by:
+    ///   t = Time(mjd, format="mjd", scale="utc", location=EarthLocation.from_geocentric(site))
+    ///   lst = t.sidereal_time("mean").hour
+    ///   ha = t.sidereal_time("apparent") - SkyCoord(ra, dec).transform_to(TETE(obstime=t)).ra
+    ///   airmass = SkyCoord(ra, dec).transform_to(AltAz(obstime=t, location=site)).secz
+    /// The first three are real headers' pointings and times (MATISSE 2019, PIONIER 2012,
+    /// AMBER 2010), whose own LST and ISS AIRM cards say 17:14:20, 1.038; 08:35:43, 1.179;
+    /// 16:03:54, 1.001. Ours leaves out nutation and aberration (a few seconds of hour angle)
+    /// and takes UTC for UT1 (a second at most).
+    #[test]
+    fn sidereal_time_hour_angle_and_airmass_agree_with_astropy() {
+        let cases = [
+            (
+                "VLTI",
+                242.879958,
+                -18.64079,
+                58723.9780695,
+                17.239578,
+                1.028631,
+                1.03778,
+            ),
+            (
+                "VLTI",
+                97.072661,
+                -13.0531,
+                55974.1466965797,
+                8.595604,
+                2.114548,
+                1.18001,
+            ),
+            (
+                "VLTI",
+                240.08348,
+                -22.6218,
+                55301.3001303,
+                16.065513,
+                0.049435,
+                1.00066,
+            ),
+            (
+                "CHARA", 279.234735, 38.783689, 60100.25, 15.023724, -3.605511, 1.36905,
+            ),
+            (
+                "CHARA", 88.792939, 7.407064, 59500.55, 6.817525, 0.87821, 1.14822,
+            ),
+        ];
+        for (name, ra, dec, mjd, lst, hour_angle, airmass) in cases {
+            let sky = site(name).unwrap().sky(ra, dec, mjd);
+            let seconds = |hours: f64| hours * 3600.0;
+            assert!(
+                seconds((sky.sidereal_time - lst).abs()) < 1.5,
+                "{name} {mjd}: {sky:?}"
+            );
+            assert!(
+                seconds((sky.hour_angle - hour_angle).abs()) < 3.0,
+                "{name} {mjd}: {sky:?}"
+            );
+            assert!(
+                (sky.airmass.unwrap() - airmass).abs() < 2e-3,
+                "{name} {mjd}: {sky:?}"
+            );
+        }
+        // astropy's geodetic latitudes of the two sites.
+        let degrees = |name| site(name).unwrap().latitude().to_degrees();
+        assert!((degrees("VLTI") + 24.627_378).abs() < 1e-6);
+        assert!((degrees("CHARA") - 34.224_335).abs() < 1e-6);
+        // A star under the horizon has no airmass: Polaris from Paranal.
+        let polaris = site("VLTI").unwrap().sky(37.95, 89.26, 60_000.0);
+        assert_eq!(polaris.airmass, None);
     }
 
     #[test]

@@ -10,6 +10,10 @@ const TABLE_FILES: &[(&str, &str)] = &[
         include_str!("../schema/exposures.toml"),
     ),
     (
+        "schema/baselines.toml",
+        include_str!("../schema/baselines.toml"),
+    ),
+    (
         "schema/summary.toml",
         include_str!("../schema/summary.toml"),
     ),
@@ -23,8 +27,8 @@ const TABLE_FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// A foreign key between published tables (today: TAP_SCHEMA's own, TAP 1.1 section 4),
-/// listed in TAP_SCHEMA.keys and in VOSI tables alike.
+/// A foreign key between published tables (a baseline's exposure; TAP_SCHEMA's own, TAP 1.1
+/// section 4), listed in TAP_SCHEMA.keys and in VOSI tables alike.
 pub struct ForeignKey {
     pub id: &'static str,
     pub from_table: &'static str,
@@ -34,6 +38,13 @@ pub struct ForeignKey {
 }
 
 pub const FOREIGN_KEYS: &[ForeignKey] = &[
+    ForeignKey {
+        id: "baselines_exposure",
+        from_table: "obsportal.baselines",
+        target_table: "obsportal.exposures",
+        from_column: "exp_id",
+        target_column: "exp_id",
+    },
     ForeignKey {
         id: "tables_schema",
         from_table: "TAP_SCHEMA.tables",

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::baselines::{read_baselines, Pointing};
 use super::fits::Header;
 use super::instruments::{Instrument, Instruments, Naming};
+use crate::geometry::Sky;
 
 /// What one header becomes.
 #[derive(Debug)]
@@ -53,6 +54,8 @@ pub(crate) struct Exposure {
     pub(crate) validation_level: i16,
     pub(crate) validation_log: Vec<String>,
     pub(crate) date_release: Option<DateTime<Utc>>,
+    /// Sidereal time, hour angle and airmass at start and end, where the site is known.
+    pub(crate) sky: [Option<Sky>; 2],
 }
 
 const ARCFILE: &str = "ARCFILE";
@@ -225,6 +228,13 @@ fn build_exposure(
         dec,
         at: [mjd_start, mjd_end.unwrap_or(mjd_start)],
     };
+    let sky = |mjd: Option<f64>| {
+        seen_from
+            .site
+            .zip(mjd)
+            .map(|(site, mjd)| site.sky(ra, dec, mjd))
+    };
+    let sky = [sky(Some(mjd_start)), sky(mjd_end)];
     let (baselines, baselines_text) = match &stations {
         Some(stations) => {
             let (json, text) = read_baselines(header, stations, &seen_from, &mut log);
@@ -282,6 +292,7 @@ fn build_exposure(
         validation_level: log.level(),
         validation_log: log.messages,
         date_release: release_date(mjd_start, instrument.proprietary_months),
+        sky,
     })
 }
 

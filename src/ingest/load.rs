@@ -16,6 +16,7 @@ use super::derive::{self, Exposure, Verdict};
 use super::fits::Header;
 use super::sources::{self, Positions};
 use super::{ImportSummary, IngestError, Instruments};
+use crate::geometry::Sky;
 
 /// Two pointings closer than this are the same target.
 const TARGET_RADIUS_ARCSEC: f64 = 5.0;
@@ -35,7 +36,9 @@ const STAGING_TABLE: &str = "CREATE TEMP TABLE staged_header (
     ra float8, dec float8, mjd_start float8, mjd_end float8, exptime float8, stations text,
     projected_baselines jsonb, projected_baselines_text text,
     tau0 float8, temperature float8, seeing float8,
-    validation_level smallint, validation_log jsonb, date_release timestamptz
+    validation_level smallint, validation_log jsonb, date_release timestamptz,
+    lst_start float8, lst_end float8, ha_start float8, ha_end float8,
+    airmass_start float8, airmass_end float8
 ) ON COMMIT DROP";
 
 /// How the import shows that it is alive: a bar on a terminal, log lines otherwise.
@@ -177,7 +180,7 @@ pub async fn import(
     // 100,000 of them per /search page (84 ms; 0.3 ms with an index once analysed).
     progress.stage("analysing the published tables");
     transaction
-        .batch_execute("ANALYZE obsportal.exposures")
+        .batch_execute("ANALYZE obsportal.exposures, obsportal.baselines")
         .await?;
     transaction.commit().await?;
     progress.finish();
@@ -271,8 +274,8 @@ impl CopyRow {
         match verdict {
             Verdict::Dropped(reason) => {
                 self.text(Some(reason));
-                // The 27 exposure columns stay empty.
-                for _ in 0..27 {
+                // The 33 exposure columns stay empty.
+                for _ in 0..33 {
                     self.line.extend_from_slice(b"\t\\N");
                 }
             }
@@ -315,6 +318,15 @@ impl CopyRow {
         self.text(Some(&e.validation_level.to_string()));
         self.json(&e.validation_log);
         self.text(e.date_release.map(|date| date.to_rfc3339()).as_deref());
+        let sky = |pick: fn(&Sky) -> Option<f64>| e.sky.map(|at| at.as_ref().and_then(pick));
+        let [lst, hour_angle, airmass] = [
+            sky(|at| Some(at.sidereal_time)),
+            sky(|at| Some(at.hour_angle)),
+            sky(|at| at.airmass),
+        ];
+        for value in lst.into_iter().chain(hour_angle).chain(airmass) {
+            self.number(value);
+        }
     }
 
     /// A tab, then the value escaped for COPY text format (`\N` for NULL).

@@ -1,0 +1,288 @@
+-- Interferometry geometry as data (issue 15).
+-- 1. Each exposure's local sidereal time [h], hour angle [h] and airmass at start and end,
+--    computed at ingest (src/geometry.rs) from the site, the pointing and the time. Exposures
+--    imported before this migration keep NULLs until their headers are imported again.
+-- 2. obsportal.baselines, published: one row per exposure and station pair, read from the
+--    exposure's projected baselines, with (u, v) and the spatial frequencies its mode covers.
+
+ALTER TABLE obsportal.exposure
+    ADD COLUMN lst_start     double precision,
+    ADD COLUMN lst_end       double precision,
+    ADD COLUMN ha_start      double precision,
+    ADD COLUMN ha_end        double precision,
+    ADD COLUMN airmass_start double precision,
+    ADD COLUMN airmass_end   double precision;
+
+-- An exposure's baselines as rows, from its projected_baselines JSON. u and v [m] are the
+-- computed ones; where the site or a station is unknown they follow from the published length
+-- and position angle (east of north: u = L sin PA towards east, v = L cos PA towards north).
+-- Spatial frequencies [1/rad]: the longest length over the shortest wavelength, the shortest
+-- over the longest.
+CREATE FUNCTION obsportal.baseline_rows(
+    exposure_id text, baselines jsonb, em_min double precision, em_max double precision
+) RETURNS TABLE (
+    exp_id text, station1 text, station2 text,
+    length_start double precision, length_end double precision,
+    angle_start double precision, angle_end double precision,
+    u_start double precision, v_start double precision,
+    u_end double precision, v_end double precision,
+    spatial_freq_min double precision, spatial_freq_max double precision
+) LANGUAGE sql IMMUTABLE AS $$
+    SELECT exposure_id, split_part(pair.key, '-', 1), split_part(pair.key, '-', 2),
+           l.s, l.e, a.s, a.e,
+           coalesce((pair.value #>> '{u,start}')::float8, l.s * sin(radians(a.s))),
+           coalesce((pair.value #>> '{v,start}')::float8, l.s * cos(radians(a.s))),
+           coalesce((pair.value #>> '{u,end}')::float8, l.e * sin(radians(a.e))),
+           coalesce((pair.value #>> '{v,end}')::float8, l.e * cos(radians(a.e))),
+           least(l.s, l.e) / em_max,
+           greatest(l.s, l.e) / em_min
+      FROM jsonb_each(baselines) AS pair,
+           LATERAL (SELECT (pair.value #>> '{length,start}')::float8 AS s,
+                           (pair.value #>> '{length,end}')::float8 AS e) AS l,
+           LATERAL (SELECT (pair.value #>> '{angle,start}')::float8 AS s,
+                           (pair.value #>> '{angle,end}')::float8 AS e) AS a
+     WHERE jsonb_typeof(baselines) = 'object' AND jsonb_typeof(pair.value) = 'object'
+$$;
+
+CREATE TABLE obsportal.baselines (
+    exp_id           text NOT NULL REFERENCES obsportal.exposure (id) ON DELETE CASCADE,
+    station1         text NOT NULL,
+    station2         text NOT NULL,
+    length_start     double precision,
+    length_end       double precision,
+    angle_start      double precision,
+    angle_end        double precision,
+    u_start          double precision,
+    v_start          double precision,
+    u_end            double precision,
+    v_end            double precision,
+    spatial_freq_min double precision,
+    spatial_freq_max double precision,
+    PRIMARY KEY (exp_id, station1, station2)
+);
+-- The (u, v) track from start to end as a box: a region of the (u, v) plane, and so a length
+-- and position-angle range (an annular sector), is found through this index; the ADQL
+-- functions obsportal_uv_* are translated to its expression (adql/src/translate/uv.rs).
+CREATE INDEX baselines_uv ON obsportal.baselines
+    USING gist (box(point(u_start, v_start), point(u_end, v_end)));
+
+INSERT INTO obsportal.baselines
+SELECT b.* FROM obsportal.exposure e
+  LEFT JOIN obsportal.instrument_mode m
+         ON m.instrument_name = e.instrument_name AND m.mode = e.instrument_mode,
+       obsportal.baseline_rows(e.id, e.projected_baselines, m.em_min, m.em_max) b;
+
+GRANT SELECT ON obsportal.baselines TO obsportal_query;
+
+-- The staged headers carry the sky columns and the baselines are written with the exposures.
+CREATE OR REPLACE FUNCTION obsportal.apply_staged_headers(
+    import bigint, target_radius_deg double precision, observation_gap_days double precision
+) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    new_headers     integer;
+    changed_headers integer;
+    new_targets     integer := 0;
+BEGIN
+    -- The last occurrence of a DP.ID in this import wins.
+    CREATE TEMP TABLE changed_header ON COMMIT DROP AS
+    SELECT s.*, h.dp_id IS NULL AS is_new, NULL::integer AS target_id
+      FROM (SELECT DISTINCT ON (dp_id) * FROM staged_header ORDER BY dp_id, ordinal DESC) s
+      LEFT JOIN obsportal.header h USING (dp_id)
+     WHERE h.dp_id IS NULL OR h.keywords IS DISTINCT FROM s.keywords;
+    SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new)
+      INTO new_headers, changed_headers FROM changed_header;
+
+    IF new_headers + changed_headers > 0 THEN
+        -- Exposures of changed headers are derived again from scratch.
+        DELETE FROM obsportal.exposure e USING changed_header c WHERE e.header_id = c.dp_id;
+
+        INSERT INTO obsportal.header (dp_id, source, keywords, accepted, drop_reason, import_id)
+        SELECT dp_id, source, keywords, drop_reason IS NULL, drop_reason, import FROM changed_header
+        ON CONFLICT (dp_id) DO UPDATE
+           SET source = excluded.source, keywords = excluded.keywords, accepted = excluded.accepted,
+               drop_reason = excluded.drop_reason, import_id = excluded.import_id;
+
+        INSERT INTO obsportal.program (id, pi_coi)
+        SELECT DISTINCT ON (program_id) program_id, pi_coi FROM changed_header
+         WHERE drop_reason IS NULL AND program_id IS NOT NULL
+         ORDER BY program_id, pi_coi IS NULL, ordinal DESC
+        ON CONFLICT (id) DO UPDATE SET pi_coi = excluded.pi_coi
+         WHERE excluded.pi_coi IS NOT NULL AND program.pi_coi IS DISTINCT FROM excluded.pi_coi;
+
+        INSERT INTO obsportal.instrument_mode (instrument_name, mode, em_min, em_max, em_res_power)
+        SELECT DISTINCT ON (instrument_name, instrument_mode)
+               instrument_name, instrument_mode, em_min, em_max, em_res_power
+          FROM changed_header WHERE drop_reason IS NULL AND instrument_mode IS NOT NULL
+        ON CONFLICT (instrument_name, mode) DO UPDATE
+           SET em_min = excluded.em_min, em_max = excluded.em_max, em_res_power = excluded.em_res_power
+         WHERE (instrument_mode.em_min, instrument_mode.em_max, instrument_mode.em_res_power)
+               IS DISTINCT FROM (excluded.em_min, excluded.em_max, excluded.em_res_power);
+
+        new_targets := obsportal.identify_targets(target_radius_deg);
+
+        INSERT INTO obsportal.exposure (
+            id, header_id, interferometer, instrument_name, instrument_mode, instrument_submode,
+            program_id, ob_id, obs_type, target_name, ra, dec, mjd_start, mjd_end, exptime, stations,
+            projected_baselines, projected_baselines_text, tau0, temperature, seeing,
+            validation_level, validation_log, date_updated, date_release, target_id,
+            lst_start, lst_end, ha_start, ha_end, airmass_start, airmass_end)
+        SELECT exposure_id, dp_id, interferometer, instrument_name, instrument_mode, instrument_submode,
+               program_id, ob_id, obs_type, target_name, ra, dec, mjd_start, mjd_end, exptime, stations,
+               projected_baselines, projected_baselines_text, tau0, temperature, seeing,
+               validation_level, validation_log, now(), date_release, target_id,
+               lst_start, lst_end, ha_start, ha_end, airmass_start, airmass_end
+          FROM changed_header WHERE drop_reason IS NULL;
+        -- (The baselines of exposures deleted above went with them: ON DELETE CASCADE.)
+        INSERT INTO obsportal.baselines
+        SELECT b.* FROM changed_header c,
+               obsportal.baseline_rows(c.exposure_id, c.projected_baselines, c.em_min, c.em_max) b
+         WHERE c.drop_reason IS NULL;
+
+        -- Targets whose every exposure changed position (or was dropped) go.
+        DELETE FROM obsportal.target t
+         WHERE NOT EXISTS (SELECT 1 FROM obsportal.exposure e WHERE e.target_id = t.id);
+        PERFORM obsportal.group_observations(observation_gap_days);
+        -- A concurrent refresh keeps the view readable, but inserts every changed row into its
+        -- thirteen indexes one by one (17 of the 83 s of a first import of 1M headers). An
+        -- empty view has nothing to keep readable: a plain refresh builds its indexes in bulk.
+        IF EXISTS (SELECT FROM obsportal.exposures) THEN
+            REFRESH MATERIALIZED VIEW CONCURRENTLY obsportal.exposures;
+        ELSE
+            REFRESH MATERIALIZED VIEW obsportal.exposures;
+        END IF;
+        PERFORM obsportal.compute_statistics();
+    END IF;
+
+    UPDATE obsportal.import i
+       SET finished_at = clock_timestamp(),
+           headers_read = (SELECT count(*) FROM staged_header),
+           headers_new = new_headers,
+           headers_changed = changed_headers,
+           accepted = (SELECT count(*) FROM staged_header WHERE drop_reason IS NULL),
+           dropped = coalesce((SELECT jsonb_object_agg(drop_reason, n) FROM (
+                         SELECT drop_reason, count(*) AS n FROM staged_header
+                          WHERE drop_reason IS NOT NULL GROUP BY drop_reason) d), '{}'::jsonb)
+     WHERE i.id = import;
+
+    DROP TABLE changed_header;
+    RETURN jsonb_build_object(
+        'headers_new', new_headers,
+        'headers_changed', changed_headers,
+        'targets_created', new_targets,
+        'exposures_total', (SELECT count(*) FROM obsportal.exposure),
+        'targets_total', (SELECT count(*) FROM obsportal.target),
+        'observations_total', (SELECT count(*) FROM obsportal.observation));
+END $$;
+
+-- The published exposures gain the sky columns: the view is made again, with its indexes
+-- (0003, 0006), ObsCore over it and the query role's grants.
+DROP MATERIALIZED VIEW obsportal.exposures CASCADE;
+CREATE MATERIALIZED VIEW obsportal.exposures AS
+SELECT e.id                        AS exp_id,
+       e.header_id                 AS exp_header_id,
+       e.mjd_start                 AS exp_mjd_start,
+       e.mjd_end                   AS exp_mjd_end,
+       e.projected_baselines_text  AS exp_projected_baselines,
+       e.validation_level::integer AS exp_validation_level,
+       e.validation_log::text      AS exp_validation_log,
+       e.tau0                      AS exp_tau0,
+       e.temperature               AS exp_temperature,
+       e.seeing                    AS exp_seeing,
+       e.date_updated              AS exp_date_updated,
+       e.date_release              AS exp_date_release,
+       om.observation_id           AS obs_id,
+       e.obs_type                  AS obs_type,
+       e.program_id                AS obs_program,
+       p.title                     AS obs_program_title,
+       p.pi_coi                    AS obs_program_pi_coi,
+       e.interferometer            AS interferometer_name,
+       e.stations                  AS interferometer_stations,
+       e.instrument_name           AS instrument_name,
+       e.instrument_mode           AS instrument_mode,
+       e.instrument_submode        AS instrument_submode,
+       m.em_min                    AS instrument_em_min,
+       m.em_max                    AS instrument_em_max,
+       m.em_res_power              AS instrument_em_res_power,
+       e.target_id                 AS target_id,
+       t.name                      AS target_name,
+       t.ra                        AS target_ra,
+       t.dec                       AS target_dec,
+       e.exptime                   AS exp_exptime,
+       e.ob_id                     AS obs_ob_id,
+       e.lst_start                 AS exp_lst_start,
+       e.lst_end                   AS exp_lst_end,
+       e.ha_start                  AS exp_ha_start,
+       e.ha_end                    AS exp_ha_end,
+       e.airmass_start             AS exp_airmass_start,
+       e.airmass_end               AS exp_airmass_end
+  FROM obsportal.exposure e
+  JOIN obsportal.target t ON t.id = e.target_id
+  JOIN obsportal.observation_member om ON om.exposure_id = e.id
+  LEFT JOIN obsportal.program p ON p.id = e.program_id
+  LEFT JOIN obsportal.instrument_mode m
+         ON m.instrument_name = e.instrument_name AND m.mode = e.instrument_mode
+WITH NO DATA;
+
+CREATE UNIQUE INDEX exposures_exp_id ON obsportal.exposures (exp_id);
+CREATE INDEX exposures_position ON obsportal.exposures USING gist (spoint(radians(target_ra), radians(target_dec)));
+CREATE INDEX exposures_mjd_start ON obsportal.exposures (exp_mjd_start);
+CREATE INDEX exposures_date_updated ON obsportal.exposures (exp_date_updated);
+CREATE INDEX exposures_program ON obsportal.exposures (obs_program);
+CREATE INDEX exposures_instrument ON obsportal.exposures (instrument_name, instrument_mode);
+CREATE INDEX exposures_target_name ON obsportal.exposures (lower(target_name));
+CREATE INDEX exposures_target_id ON obsportal.exposures (target_id);
+REFRESH MATERIALIZED VIEW obsportal.exposures;
+CREATE INDEX exposures_sort_target ON obsportal.exposures (target_name, exp_id);
+CREATE INDEX exposures_sort_instrument ON obsportal.exposures (instrument_name, exp_id);
+CREATE INDEX exposures_sort_mode ON obsportal.exposures (instrument_mode, exp_id);
+CREATE INDEX exposures_sort_stations ON obsportal.exposures (interferometer_stations, exp_id);
+CREATE INDEX exposures_sort_program ON obsportal.exposures (obs_program, exp_id);
+CREATE INDEX exposures_sort_type ON obsportal.exposures (obs_type, exp_id);
+CREATE INDEX exposures_sort_seeing ON obsportal.exposures (exp_seeing, exp_id);
+CREATE INDEX exposures_sort_tau0 ON obsportal.exposures (exp_tau0, exp_id);
+CREATE INDEX exposures_sort_seeing_desc ON obsportal.exposures (exp_seeing DESC NULLS LAST, exp_id DESC);
+CREATE INDEX exposures_sort_tau0_desc ON obsportal.exposures (exp_tau0 DESC NULLS LAST, exp_id DESC);
+
+CREATE VIEW ivoa.obscore AS
+SELECT 'visibility'::text                                  AS dataproduct_type,
+       0::integer                                          AS calib_level,
+       ('ESO/VLTI/' || x.instrument_name)::text            AS obs_collection,
+       x.exp_header_id                                     AS obs_id,
+       ('ivo://eso.org/ID?' || x.exp_header_id)::text       AS obs_publisher_did,
+       ('https://archive.eso.org/hdr?DpId=' || x.exp_header_id)::text AS access_url,
+       'text/html'::text                                   AS access_format,
+       NULL::bigint                                        AS access_estsize,
+       x.target_name                                       AS target_name,
+       x.target_ra                                         AS s_ra,
+       x.target_dec                                        AS s_dec,
+       NULL::double precision                              AS s_fov,
+       NULL::spoly                                         AS s_region,
+       NULL::double precision                              AS s_resolution,
+       NULL::bigint                                        AS s_xel1,
+       NULL::bigint                                        AS s_xel2,
+       x.exp_mjd_start                                     AS t_min,
+       x.exp_mjd_end                                       AS t_max,
+       x.exp_exptime                                       AS t_exptime,
+       x.exp_exptime                                       AS t_resolution,
+       NULL::bigint                                        AS t_xel,
+       x.instrument_em_min                                 AS em_min,
+       x.instrument_em_max                                 AS em_max,
+       x.instrument_em_res_power                           AS em_res_power,
+       NULL::bigint                                        AS em_xel,
+       NULL::text                                          AS o_ucd,
+       NULL::text                                          AS pol_states,
+       NULL::bigint                                        AS pol_xel,
+       x.interferometer_name                               AS facility_name,
+       x.instrument_name                                   AS instrument_name,
+       x.exp_id                                            AS obs_exp_id,
+       x.instrument_mode                                   AS instrument_mode,
+       x.instrument_submode                                AS instrument_submode,
+       x.interferometer_stations                           AS interferometer_stations,
+       x.exp_projected_baselines                           AS projected_baselines,
+       x.obs_program                                       AS proposal_id,
+       x.obs_type                                          AS obs_type,
+       x.exp_date_release                                  AS obs_release_date
+  FROM obsportal.exposures x;
+
+GRANT SELECT ON obsportal.exposures, ivoa.obscore TO obsportal_query;
