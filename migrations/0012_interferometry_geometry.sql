@@ -74,6 +74,82 @@ SELECT b.* FROM obsportal.exposure e
 
 GRANT SELECT ON obsportal.baselines TO obsportal_query;
 
+-- What the ADQL functions obsportal_uv_near, obsportal_uv_sector and obsportal_angle_within
+-- mean (adql/src/translate/uv.rs). uv_near and uv_sector are single SQL expressions, which
+-- PostgreSQL inlines into the query: their box test on the track is then the expression of
+-- baselines_uv, and the index serves it. A baseline samples (u, v) and (-u, -v) alike: both
+-- are looked at.
+
+-- A position angle [deg] modulo 180 (a baseline and its reverse are one) from "from" east to
+-- "to" (both modulo 180 too; a span of 180 or more is every angle).
+CREATE FUNCTION obsportal.angle_within(angle double precision, "from" double precision, "to" double precision)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT "to" - "from" >= 180
+        OR (angle - "from") - 180 * floor((angle - "from") / 180)
+           <= ("to" - "from") - 180 * floor(("to" - "from") / 180)
+$$;
+
+-- The track from (u1, v1) to (u2, v2) [m], taken straight, or its mirror image, passes within
+-- `radius` of (u, v).
+CREATE FUNCTION obsportal.uv_near(
+    u1 double precision, v1 double precision, u2 double precision, v2 double precision,
+    u double precision, v double precision, radius double precision
+) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (box(point(u1, v1), point(u2, v2))
+                && box(point(u - radius, v - radius), point(u + radius, v + radius))
+            AND lseg(point(u1, v1), point(u2, v2)) <-> point(u, v) <= radius)
+        OR (box(point(u1, v1), point(u2, v2))
+                && box(point(-u - radius, -v - radius), point(-u + radius, -v + radius))
+            AND lseg(point(u1, v1), point(u2, v2)) <-> point(-u, -v) <= radius)
+$$;
+
+-- The box around the annular sector of lengths [length_min, length_max] [m] and position
+-- angles from angle_min east to angle_max [deg, spans over 180 taken as 180]: its corners and
+-- where it crosses an axis.
+CREATE FUNCTION obsportal.uv_sector_box(
+    length_min double precision, length_max double precision,
+    angle_min double precision, angle_max double precision
+) RETURNS box LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    WITH span AS (
+        SELECT CASE WHEN angle_max - angle_min >= 180 THEN 180
+                    ELSE (angle_max - angle_min) - 180 * floor((angle_max - angle_min) / 180)
+               END AS degrees
+    ), angle AS (
+        SELECT angle_min AS a
+        UNION ALL SELECT angle_min + degrees FROM span
+        UNION ALL SELECT 90 * k FROM span,
+                  generate_series(ceil(angle_min / 90)::integer,
+                                  floor((angle_min + degrees) / 90)::integer) AS k
+    )
+    SELECT box(point(min(l * sin(radians(a))), min(l * cos(radians(a)))),
+               point(max(l * sin(radians(a))), max(l * cos(radians(a)))))
+      FROM angle, (VALUES (length_min), (length_max)) AS length (l)
+$$;
+
+-- The baseline (u, v) [m] has a length in the range and a position angle in the range.
+CREATE FUNCTION obsportal.uv_in_sector(
+    u double precision, v double precision,
+    length_min double precision, length_max double precision,
+    angle_min double precision, angle_max double precision
+) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT sqrt(u * u + v * v) BETWEEN length_min AND length_max
+       AND obsportal.angle_within(degrees(atan2(u, v)), angle_min, angle_max)
+$$;
+
+-- At the start (u1, v1) or the end (u2, v2) the baseline lies in the sector (or its mirror).
+CREATE FUNCTION obsportal.uv_sector(
+    u1 double precision, v1 double precision, u2 double precision, v2 double precision,
+    length_min double precision, length_max double precision,
+    angle_min double precision, angle_max double precision
+) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (box(point(u1, v1), point(u2, v2))
+                && obsportal.uv_sector_box(length_min, length_max, angle_min, angle_max)
+            OR box(point(u1, v1), point(u2, v2))
+                && obsportal.uv_sector_box(length_min, length_max, angle_min + 180, angle_max + 180))
+       AND (obsportal.uv_in_sector(u1, v1, length_min, length_max, angle_min, angle_max)
+            OR obsportal.uv_in_sector(u2, v2, length_min, length_max, angle_min, angle_max))
+$$;
+
 -- The staged headers carry the sky columns and the baselines are written with the exposures.
 CREATE OR REPLACE FUNCTION obsportal.apply_staged_headers(
     import bigint, target_radius_deg double precision, observation_gap_days double precision

@@ -52,6 +52,10 @@ pub(crate) enum Function {
     // The IVOA UDF catalogue's HEALPix functions (nested scheme), which pg_sphere computes.
     IvoHealpixIndex,
     IvoHealpixCenter,
+    // This service's (u, v) functions (`translate/uv.rs`), predicates like CONTAINS.
+    ObsportalUvNear,
+    ObsportalUvSector,
+    ObsportalAngleWithin,
 }
 
 /// Name, function, least and most arguments (None: any number).
@@ -100,6 +104,19 @@ const FUNCTIONS: &[(&str, Function, usize, Option<usize>)] = &[
     ("CENTROID", Function::Centroid, 1, Some(1)),
     ("IVO_HEALPIX_INDEX", Function::IvoHealpixIndex, 2, Some(3)),
     ("IVO_HEALPIX_CENTER", Function::IvoHealpixCenter, 2, Some(2)),
+    ("OBSPORTAL_UV_NEAR", Function::ObsportalUvNear, 7, Some(7)),
+    (
+        "OBSPORTAL_UV_SECTOR",
+        Function::ObsportalUvSector,
+        8,
+        Some(8),
+    ),
+    (
+        "OBSPORTAL_ANGLE_WITHIN",
+        Function::ObsportalAngleWithin,
+        3,
+        Some(3),
+    ),
 ];
 
 /// The function of an ADQL name (any case), with its least and most argument counts.
@@ -115,6 +132,29 @@ impl Function {
         matches!(
             self,
             Function::Avg | Function::Count | Function::Max | Function::Min | Function::Sum
+        )
+    }
+
+    /// Functions whose value is 1 or 0, which a comparison with 1 or 0 turns into a predicate
+    /// an index may serve.
+    pub(crate) fn is_predicate(self) -> bool {
+        matches!(
+            self,
+            Function::Contains
+                | Function::Intersects
+                | Function::ObsportalUvNear
+                | Function::ObsportalUvSector
+                | Function::ObsportalAngleWithin
+        )
+    }
+
+    /// This service's (u, v) functions: numbers in, 1 or 0 out.
+    pub(crate) fn is_uv(self) -> bool {
+        matches!(
+            self,
+            Function::ObsportalUvNear
+                | Function::ObsportalUvSector
+                | Function::ObsportalAngleWithin
         )
     }
 

@@ -7,7 +7,6 @@
 //! the `1` of `CONTAINS(...) = 1`, which the printer turns into an indexed containment.
 
 use crate::ast::*;
-use crate::functions::Function;
 
 /// A number passed beside the SQL, typed as PostgreSQL types the literal it replaces.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -173,16 +172,10 @@ fn in_expr(expr: &mut Expr, taken: &mut Vec<Literal>) {
             left,
             right,
         } => {
-            // `CONTAINS(...) = 1` (either way round) keeps its number for the printer.
-            let containment = |e: &Expr| {
-                matches!(
-                    e,
-                    Expr::Call {
-                        function: Function::Contains | Function::Intersects,
-                        ..
-                    }
-                )
-            };
+            // `CONTAINS(...) = 1` and the like (either way round) keep their number for the
+            // printer, which makes them predicates an index serves.
+            let containment =
+                |e: &Expr| matches!(e, Expr::Call { function, .. } if function.is_predicate());
             let comparison = matches!(operator, BinaryOperator::Equal | BinaryOperator::NotEqual);
             let (left_contains, right_contains) = (containment(left), containment(right));
             for (side, other_contains) in [(left, right_contains), (right, left_contains)] {

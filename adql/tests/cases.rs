@@ -58,6 +58,21 @@ fn catalog() -> Vec<TableInfo> {
             ],
         ),
         table(
+            "obsportal",
+            "baselines",
+            &[
+                ("exp_id", Text),
+                ("station1", Text),
+                ("station2", Text),
+                ("length_start", Double),
+                ("angle_start", Double),
+                ("u_start", Double),
+                ("v_start", Double),
+                ("u_end", Double),
+                ("v_end", Double),
+            ],
+        ),
+        table(
             "ivoa",
             "obscore",
             &[

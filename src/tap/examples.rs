@@ -30,6 +30,66 @@ pub(crate) const EXAMPLES: &[(&str, &str, &str, &str)] = &[
          ORDER BY name, exp_mjd_start",
     ),
     (
+        "my-plan-coverage",
+        "What of my observing plan was already done, at which hour angles and baselines?",
+        "For each target of an uploaded plan (TAP_UPLOAD.targets: name, ra, dec), the exposures \
+         within 10 arcseconds, the hour angles they span, the station configurations and the \
+         shortest and longest projected baselines they sampled.",
+        "SELECT t.name, COUNT(DISTINCT e.exp_id) AS exposures, MIN(e.exp_ha_start) AS ha_min_h, MAX(e.exp_ha_end) AS ha_max_h,\n\
+                COUNT(DISTINCT e.interferometer_stations) AS configurations,\n\
+                MIN(b.length_start) AS shortest_baseline_m, MAX(b.length_start) AS longest_baseline_m\n\
+         FROM TAP_UPLOAD.targets AS t\n\
+         JOIN obsportal.exposures AS e\n\
+           ON CONTAINS(POINT('ICRS', e.target_ra, e.target_dec), CIRCLE('ICRS', t.ra, t.dec, 10.0 / 3600.0)) = 1\n\
+         JOIN obsportal.baselines AS b ON b.exp_id = e.exp_id\n\
+         GROUP BY t.name\n\
+         ORDER BY name",
+    ),
+    (
+        "baselines-of-a-star",
+        "Which exposures of this star sampled 100-130 m baselines at position angles near 45 degrees?",
+        "Baselines of exposures within 30 arcseconds of a position whose projected length was 100 to \
+         130 m and position angle 30 to 60 degrees (or 210 to 240: modulo 180) at the start or \
+         the end of the exposure. OBSPORTAL_UV_SECTOR is served by the baselines' (u, v) index.",
+        "SELECT x.exp_id, x.exp_mjd_start, x.instrument_mode, b.station1, b.station2, b.length_start, b.angle_start\n\
+         FROM obsportal.exposures AS x JOIN obsportal.baselines AS b ON b.exp_id = x.exp_id\n\
+         WHERE CONTAINS(POINT('ICRS', x.target_ra, x.target_dec), CIRCLE('ICRS', 104.8167, -13.0586, 30.0 / 3600.0)) = 1\n\
+           AND OBSPORTAL_UV_SECTOR(b.u_start, b.v_start, b.u_end, b.v_end, 100, 130, 30, 60) = 1\n\
+         ORDER BY x.exp_mjd_start",
+    ),
+    (
+        "hour-angles-of-a-star",
+        "Was this star observed at these hour angles, with which configuration?",
+        "Exposures within 30 arcseconds of a position that started within two hours of transit, \
+         with their stations, hour angles [h], sidereal time [h] and airmass.",
+        "SELECT exp_id, exp_mjd_start, interferometer_stations, exp_ha_start, exp_ha_end, exp_lst_start, exp_airmass_start\n\
+         FROM obsportal.exposures\n\
+         WHERE CONTAINS(POINT('ICRS', target_ra, target_dec), CIRCLE('ICRS', 104.8167, -13.0586, 30.0 / 3600.0)) = 1\n\
+           AND exp_ha_start BETWEEN -2 AND 2\n\
+         ORDER BY exp_ha_start",
+    ),
+    (
+        "uv-sector-all-sky",
+        "Every GRAVITY baseline of 120-130 m at position angles 40-50 degrees",
+        "All-sky: the GRAVITY exposures with a baseline 120 to 130 m long at 40 to 50 degrees \
+         (modulo 180) at the start or end, found through the baselines' (u, v) index.",
+        "SELECT x.exp_id, x.target_name, x.instrument_mode, b.station1, b.station2, b.length_start, b.angle_start\n\
+         FROM obsportal.baselines AS b JOIN obsportal.exposures AS x ON x.exp_id = b.exp_id\n\
+         WHERE OBSPORTAL_UV_SECTOR(b.u_start, b.v_start, b.u_end, b.v_end, 120, 130, 40, 50) = 1\n\
+           AND x.instrument_name = 'GRAVITY'\n\
+         ORDER BY x.exp_mjd_start",
+    ),
+    (
+        "uv-near-a-point",
+        "Who sampled this point of the (u, v) plane?",
+        "Exposures one of whose baselines passed within 5 m of (u, v) = (60, 80) m, or of its \
+         mirror image (-60, -80): the same spatial frequency.",
+        "SELECT x.exp_id, x.target_name, x.instrument_mode, b.station1, b.station2, b.u_start, b.v_start, b.u_end, b.v_end\n\
+         FROM obsportal.baselines AS b JOIN obsportal.exposures AS x ON x.exp_id = b.exp_id\n\
+         WHERE OBSPORTAL_UV_NEAR(b.u_start, b.v_start, b.u_end, b.v_end, 60, 80, 5) = 1\n\
+         ORDER BY x.exp_mjd_start",
+    ),
+    (
         "aspro2-cone",
         "Has this star been observed? (ASPRO2's question)",
         "Every exposure within 30 arcseconds of a position, oldest first.",

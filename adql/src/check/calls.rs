@@ -516,6 +516,17 @@ pub(super) fn check_geometry_arguments(
         Function::Distance if arguments.len() == 3 => {
             bad("DISTANCE takes two POINTs, or four coordinates")
         }
+        _ if function.is_uv()
+            && arguments
+                .iter()
+                .any(|a| match a {
+                    Expr::Call { function, .. } => function.is_geometry_valued(),
+                    Expr::String(_) => true,
+                    _ => false,
+                }) =>
+        {
+            bad("this function takes numbers: (u, v) in metres, lengths in metres, angles in degrees")
+        }
         Function::IvoHealpixIndex if arguments.len() == 2 && !is_geometry(&arguments[1]) => {
             bad("ivo_healpix_index takes an order and a POINT, or an order, ra and dec")
         }

@@ -579,10 +579,8 @@ fn kind_of(expr: &Expr, scope: &Scope<'_>) -> ColumnType {
         } => match function {
             _ if function.is_geometry_valued() => ColumnType::Geometry,
             Function::Lower | Function::Upper | Function::Coordsys => ColumnType::Text,
-            Function::Count
-            | Function::Contains
-            | Function::Intersects
-            | Function::IvoHealpixIndex => ColumnType::Integer,
+            _ if function.is_predicate() => ColumnType::Integer,
+            Function::Count | Function::IvoHealpixIndex => ColumnType::Integer,
             Function::Abs | Function::Min | Function::Max | Function::Coalesce => arguments
                 .first()
                 .map_or(ColumnType::Unknown, |a| kind_of(a, scope)),

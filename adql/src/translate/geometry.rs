@@ -13,21 +13,11 @@ pub(super) fn geometry_predicate(
     if operator != BinaryOperator::Equal && operator != BinaryOperator::NotEqual {
         return None;
     }
+    let is_predicate =
+        |e: &Expr| matches!(e, Expr::Call { function, .. } if function.is_predicate());
     let (call, value) = match (left, right) {
-        (
-            Expr::Call {
-                function: Function::Contains | Function::Intersects,
-                ..
-            },
-            Expr::Number(n),
-        ) => (left, n),
-        (
-            Expr::Number(n),
-            Expr::Call {
-                function: Function::Contains | Function::Intersects,
-                ..
-            },
-        ) => (right, n),
+        (call, Expr::Number(n)) if is_predicate(call) => (call, n),
+        (Expr::Number(n), call) if is_predicate(call) => (call, n),
         _ => return None,
     };
     let truth = match value.as_str() {
@@ -45,7 +35,7 @@ pub(super) fn geometry_predicate(
     })
 }
 
-/// The pg_sphere relation behind CONTAINS or INTERSECTS.
+/// The pg_sphere relation behind CONTAINS or INTERSECTS, or the (u, v) predicate.
 pub(super) fn relation(call: &Expr, out: &mut String) {
     let Expr::Call {
         function,
@@ -53,8 +43,11 @@ pub(super) fn relation(call: &Expr, out: &mut String) {
         ..
     } = call
     else {
-        unreachable!("a geometry call")
+        unreachable!("a predicate call")
     };
+    if function.is_uv() {
+        return super::uv::predicate(*function, arguments, out);
+    }
     let (first, second) = (&arguments[0], &arguments[1]);
     let is_point = |e: &Expr| {
         matches!(

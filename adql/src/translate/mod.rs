@@ -13,6 +13,7 @@ use crate::parameters::Literal;
 use crate::{OutputColumn, Translation};
 
 mod geometry;
+mod uv;
 
 use geometry::*;
 
@@ -595,6 +596,13 @@ fn call(function: Function, arguments: &[Expr], distinct: bool, out: &mut String
                 _ => unreachable!("the checker allows two or three arguments"),
             }
             out.push(')');
+        }
+        Function::ObsportalUvNear
+        | Function::ObsportalUvSector
+        | Function::ObsportalAngleWithin => {
+            out.push('(');
+            uv::predicate(function, arguments, out);
+            out.push_str(")::integer");
         }
         Function::Point
         | Function::Circle

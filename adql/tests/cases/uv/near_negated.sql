@@ -1,0 +1,1 @@
+SELECT "obsportal"."baselines"."exp_id" FROM "obsportal"."baselines" WHERE (NOT obsportal.uv_near("obsportal"."baselines"."u_start", "obsportal"."baselines"."v_start", "obsportal"."baselines"."u_end", "obsportal"."baselines"."v_end", 40.5::float8, (-20), 5))

@@ -1,0 +1,1 @@
+SELECT "x"."exp_id", "b"."station1", "b"."station2", "b"."length_start" FROM "obsportal"."exposures" AS "x" JOIN "obsportal"."baselines" AS "b" ON ("b"."exp_id" = "x"."exp_id") WHERE (("x"."instrument_name" = 'GRAVITY') AND obsportal.uv_sector("b"."u_start", "b"."v_start", "b"."u_end", "b"."v_end", 120, 130, 40, 50))

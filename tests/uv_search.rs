@@ -1,0 +1,171 @@
+//! Interferometry-native search (issue 15) against a real database: the (u, v) functions of
+//! ADQL find what an independent computation over every baseline finds, and the GiST index on
+//! the baselines' (u, v) tracks serves them, with their numbers inline or as parameters.
+
+mod support;
+
+use support::Workspace;
+
+/// A baseline's track, as the table gives it.
+struct Track {
+    exp_id: String,
+    start: (f64, f64),
+    end: (f64, f64),
+}
+
+/// Distance from `p` to the segment a-b, in the plane.
+fn segment_distance(a: (f64, f64), b: (f64, f64), p: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let length2 = dx * dx + dy * dy;
+    let t = if length2 == 0.0 {
+        0.0
+    } else {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / length2).clamp(0.0, 1.0)
+    };
+    (a.0 + t * dx - p.0).hypot(a.1 + t * dy - p.1)
+}
+
+/// Whether a position angle lies, modulo 180, from `from` east to `to`.
+fn angle_within(angle: f64, from: f64, to: f64) -> bool {
+    to - from >= 180.0 || (angle - from).rem_euclid(180.0) <= (to - from).rem_euclid(180.0)
+}
+
+fn in_sector(uv: (f64, f64), lengths: (f64, f64), angles: (f64, f64)) -> bool {
+    let length = uv.0.hypot(uv.1);
+    let angle = uv.0.atan2(uv.1).to_degrees();
+    (lengths.0..=lengths.1).contains(&length) && angle_within(angle, angles.0, angles.1)
+}
+
+async fn ids(db: &tokio_postgres::Client, adql: &str) -> Vec<String> {
+    let sql = adql::translate(adql, obsportal::schema::adql_catalog())
+        .unwrap_or_else(|error| panic!("{adql}: {error}"))
+        .sql;
+    let mut ids: Vec<String> = db
+        .query(&sql, &[])
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn plan(db: &tokio_postgres::Client, adql: &str) -> String {
+    let catalog = obsportal::schema::adql_catalog();
+    let inline = adql::translate(adql, catalog).unwrap().sql;
+    let rows = db.query(&format!("EXPLAIN {inline}"), &[]).await.unwrap();
+    let mut text: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    // The generic plan of the same query with its numbers as parameters, as TAP runs it.
+    let translation = adql::translate_with_parameters(adql, catalog).unwrap();
+    let (types, values): (Vec<_>, Vec<_>) = translation
+        .parameters
+        .iter()
+        .map(|literal| {
+            let value = match literal {
+                adql::Literal::Int4(v) => v.to_string(),
+                adql::Literal::Int8(v) => v.to_string(),
+                adql::Literal::Float8(v) => format!("{v:?}"),
+            };
+            (literal.sql_type(), value)
+        })
+        .unzip();
+    db.batch_execute(&format!(
+        "SET plan_cache_mode = force_generic_plan; PREPARE uv ({}) AS {}",
+        types.join(", "),
+        translation.sql
+    ))
+    .await
+    .unwrap();
+    let rows = db
+        .query(&format!("EXPLAIN EXECUTE uv ({})", values.join(", ")), &[])
+        .await
+        .unwrap();
+    text.push("-- generic:".into());
+    text.extend(rows.iter().map(|row| row.get::<_, String>(0)));
+    db.batch_execute("DEALLOCATE uv; RESET plan_cache_mode")
+        .await
+        .unwrap();
+    text.join("\n")
+}
+
+#[tokio::test]
+async fn uv_functions_agree_with_an_independent_computation_and_use_the_index() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&["--demo-rows", "3000"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    db.batch_execute("SET ROLE obsportal_query").await.unwrap();
+    let tracks: Vec<Track> = db
+        .query(
+            "SELECT exp_id, u_start, v_start, u_end, v_end FROM obsportal.baselines \
+             WHERE u_start IS NOT NULL AND u_end IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| Track {
+            exp_id: row.get(0),
+            start: (row.get(1), row.get(2)),
+            end: (row.get(3), row.get(4)),
+        })
+        .collect();
+    assert!(tracks.len() > 5000, "{} baselines", tracks.len());
+    let expected = |keep: &dyn Fn(&Track) -> bool| {
+        let mut ids: Vec<String> = tracks
+            .iter()
+            .filter(|track| keep(track))
+            .map(|track| track.exp_id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    // Near a point of the (u, v) plane that some baseline passed, and its mirror image.
+    let seen = &tracks[tracks.len() / 2];
+    let (u, v) = (
+        (seen.start.0 + seen.end.0) / 2.0,
+        (seen.start.1 + seen.end.1) / 2.0,
+    );
+    for (u, v) in [(u, v), (-u, -v)] {
+        let radius = 4.0;
+        let adql = format!(
+            "SELECT exp_id FROM obsportal.baselines \
+             WHERE OBSPORTAL_UV_NEAR(u_start, v_start, u_end, v_end, {u}, {v}, {radius}) = 1"
+        );
+        let want = expected(&|t| {
+            segment_distance(t.start, t.end, (u, v)) <= radius
+                || segment_distance(t.start, t.end, (-u, -v)) <= radius
+        });
+        assert!(want.contains(&seen.exp_id));
+        assert_eq!(ids(&db, &adql).await, want, "{adql}");
+        let plan = plan(&db, &adql).await;
+        assert_eq!(plan.matches("baselines_uv").count(), 4, "{plan}");
+    }
+
+    // Lengths 100-130 m at position angles 40-50 (and so 220-230) degrees; then a range
+    // across north, 170 to 10 degrees.
+    for (lengths, angles) in [
+        ((100.0, 130.0), (40.0, 50.0)),
+        ((60.0, 90.0), (170.0, 10.0)),
+    ] {
+        let adql = format!(
+            "SELECT exp_id FROM obsportal.baselines \
+             WHERE OBSPORTAL_UV_SECTOR(u_start, v_start, u_end, v_end, {}, {}, {}, {}) = 1",
+            lengths.0, lengths.1, angles.0, angles.1
+        );
+        let want =
+            expected(&|t| in_sector(t.start, lengths, angles) || in_sector(t.end, lengths, angles));
+        assert!(want.len() >= 5, "{adql}: {} expected", want.len());
+        assert_eq!(ids(&db, &adql).await, want, "{adql}");
+        let plan = plan(&db, &adql).await;
+        assert_eq!(plan.matches("baselines_uv").count(), 4, "{plan}");
+    }
+
+    // A position angle range as a value, modulo 180.
+    let adql = "SELECT exp_id FROM obsportal.baselines \
+                WHERE OBSPORTAL_ANGLE_WITHIN(DEGREES(ATAN2(u_start, v_start)), 170, 10) = 1";
+    let want = expected(&|t| angle_within(t.start.0.atan2(t.start.1).to_degrees(), 170.0, 10.0));
+    assert!(want.len() >= 5);
+    assert_eq!(ids(&db, adql).await, want);
+}
