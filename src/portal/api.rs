@@ -10,10 +10,11 @@ use axum::extract::State;
 use axum::response::Response;
 use deadpool_postgres::Pool;
 
+use super::plan::Plan;
 use super::search::Search;
 use crate::formats::Format;
 use crate::http::{AppState, ParameterError, Parameters, ServiceError, Surface};
-use crate::query::prepare_built;
+use crate::query::{prepare_built, prepare_with_uploads};
 use crate::results::read_maxrec;
 use crate::schema::{published_table, ApiPresence};
 use crate::votable::{Datatype, Field, Preamble, TimestampStyle};
@@ -30,7 +31,11 @@ async fn answer(
     parameters: Result<Parameters, ParameterError>,
 ) -> Result<Response, ServiceError> {
     let parameters = parameters?;
-    let search = Search::from_parameters(&parameters)?;
+    // Many targets make a plan (`plan.rs`); one or none, the search ASPRO2 has always sent.
+    let (plan, search) = match Plan::from_parameters(&parameters, &state.uploads).await? {
+        Some((plan, search)) => (Some(plan), search),
+        None => (None, Search::from_parameters(&parameters)?),
+    };
     let all_fields = match parameters
         .get("all_fields")
         .map(str::to_ascii_lowercase)
@@ -52,8 +57,17 @@ async fn answer(
     // limits as TAP, the limit said before the table and OVERFLOW after it (DALI).
     let max_records =
         read_maxrec(parameters.single("maxrec")?).map_err(ServiceError::BadRequest)?;
-    let fields = api_fields(all_fields);
-    let prepared = prepare_built(&query(&search, &fields), Some(max_records))?;
+    let mut fields = api_fields(all_fields);
+    let mut params = Vec::new();
+    let prepared = match plan {
+        None => prepare_built(&query(&search, &fields), Some(max_records))?,
+        Some(plan) => {
+            let text = plan.query(query(&search, &fields)).to_string();
+            fields.extend(plan.fields());
+            params.push(("targets".to_string(), plan.targets.rows.to_string()));
+            prepare_with_uploads(&text, Some(max_records), vec![Arc::new(plan.targets)])?
+        }
+    };
     let preamble = Preamble {
         params: vec![
             ("status".into(), "OK".into()),
@@ -66,7 +80,10 @@ async fn answer(
                     .unwrap_or_default(),
             ),
             ("maxrec".into(), max_records.to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(params)
+        .collect(),
         infos: vec![],
     };
     Ok(prepared

@@ -6,6 +6,7 @@ mod detail;
 mod home;
 mod layout;
 mod lists;
+mod plan;
 pub mod search;
 pub mod search_page;
 mod svg;

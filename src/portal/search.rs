@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use adql::build::{Condition, Cone as BuiltCone, Query, Value};
+use adql::build::{Argument, Condition, Cone as BuiltCone, Query, Value};
 
 use crate::http::Parameters;
 
@@ -57,6 +57,25 @@ pub struct Search {
     pub mjd_to: Option<f64>,
     pub date_updated_from: Option<DateTime<Utc>>,
     pub date_updated_to: Option<DateTime<Utc>>,
+    /// Stations the configuration includes (all of them), e.g. A0 G1 J2 J3.
+    pub stations: Vec<String>,
+    /// Hour angle at the start [h]: from, to (through 12 when from > to).
+    pub hour_angle: Option<(f64, f64)>,
+    /// Local sidereal time at the start [h]: from, to (through 0 when from > to).
+    pub sidereal_time: Option<(f64, f64)>,
+    /// A baseline of this length [m] at this position angle [deg, modulo 180], at the start or
+    /// end of the exposure.
+    pub baseline: Option<BaselineRange>,
+    /// Seeing at most [arcsec].
+    pub seeing_max: Option<f64>,
+    /// Coherence time at least [s] (the parameter is in ms, as astronomers quote it).
+    pub tau0_min: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BaselineRange {
+    pub length: (f64, f64),
+    pub angle: (f64, f64),
 }
 
 impl Search {
@@ -123,6 +142,68 @@ impl Search {
                 )));
             }
         }
+        let number = |name: &str| value(name).map(|v| parse_number(name, &v)).transpose();
+        let range = |from: &str, to: &str, limits: (f64, f64)| -> Result<_, SearchError> {
+            let (low, high) = (number(from)?, number(to)?);
+            for (name, given) in [(from, low), (to, high)] {
+                if given.is_some_and(|v| !(limits.0..=limits.1).contains(&v)) {
+                    return Err(bad(
+                        name,
+                        &value(name).unwrap_or_default(),
+                        format!("must be within [{}, {}] hours", limits.0, limits.1),
+                    ));
+                }
+            }
+            Ok(match (low, high) {
+                (None, None) => None,
+                (low, high) => Some((low.unwrap_or(limits.0), high.unwrap_or(limits.1))),
+            })
+        };
+        let hour_angle = range("ha_from", "ha_to", (-12.0, 12.0))?;
+        let sidereal_time = range("lst_from", "lst_to", (0.0, 24.0))?;
+        let stations = match value("stations") {
+            None => Vec::new(),
+            Some(text) => {
+                let names: Vec<String> = text
+                    .split([' ', ',', '-'])
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_ascii_uppercase)
+                    .collect();
+                if names.is_empty()
+                    || names
+                        .iter()
+                        .any(|name| !name.chars().all(|c| c.is_ascii_alphanumeric()))
+                {
+                    return Err(bad(
+                        "stations",
+                        &text,
+                        "expected station names separated by spaces, e.g. A0 G1 J2 J3",
+                    ));
+                }
+                names
+            }
+        };
+        let lengths = (number("baseline_min")?, number("baseline_max")?);
+        let angles = (number("angle_min")?, number("angle_max")?);
+        let baseline = match (lengths, angles) {
+            ((None, None), (None, None)) => None,
+            ((low, high), (from, to)) => {
+                let length = (low.unwrap_or(0.0), high.unwrap_or(1.0e6));
+                if length.0 < 0.0 || length.0 > length.1 {
+                    return Err(SearchError::Inconsistent(format!(
+                        "baseline_min ({}) must be at least 0 and at most baseline_max ({}) [m]",
+                        length.0, length.1
+                    )));
+                }
+                let angle = (
+                    from.unwrap_or(0.0),
+                    to.unwrap_or(from.unwrap_or(0.0) + 180.0),
+                );
+                Some(BaselineRange { length, angle })
+            }
+        };
+        let seeing_max = number("seeing_max")?;
+        let tau0_min = number("tau0_min")?.map(|ms| ms / 1000.0);
         let date_updated_from = value("date_updated_from")
             .map(|v| parse_instant("date_updated_from", &v))
             .transpose()?;
@@ -141,6 +222,12 @@ impl Search {
             mjd_to,
             date_updated_from,
             date_updated_to,
+            stations,
+            hour_angle,
+            sidereal_time,
+            baseline,
+            seeing_max,
+            tau0_min,
         })
     }
 
@@ -159,8 +246,20 @@ impl Search {
             mjd_to,
             date_updated_from,
             date_updated_to,
+            stations,
+            hour_angle,
+            sidereal_time,
+            baseline,
+            seeing_max,
+            tau0_min,
         } = self;
-        cone.is_none()
+        stations.is_empty()
+            && hour_angle.is_none()
+            && sidereal_time.is_none()
+            && baseline.is_none()
+            && seeing_max.is_none()
+            && tau0_min.is_none()
+            && cone.is_none()
             && interferometer.is_none()
             && instrument_submode.is_none()
             && program_id.is_none()
@@ -218,12 +317,57 @@ impl Search {
         if let Some(to) = self.date_updated_to {
             query = query.filter(Condition::AtMost("exp_date_updated".into(), instant(to)));
         }
+        for station in &self.stations {
+            query = query.filter(Condition::HasWord(
+                "interferometer_stations".into(),
+                station.clone(),
+            ));
+        }
+        for (column, window) in [
+            ("exp_ha_start", self.hour_angle),
+            ("exp_lst_start", self.sidereal_time),
+        ] {
+            for condition in window.map_or_else(Vec::new, |window| in_window(column, window)) {
+                query = query.filter(condition);
+            }
+        }
+        if let Some(BaselineRange { length, angle }) = self.baseline {
+            let uv = ["u_start", "v_start", "u_end", "v_end"].map(|c| Argument::Column(c.into()));
+            let ranges = [length.0, length.1, angle.0, angle.1].map(Argument::Number);
+            let baselines =
+                Query::select("obsportal.baselines", ["exp_id"]).filter(Condition::Holds(
+                    "OBSPORTAL_UV_SECTOR".into(),
+                    uv.into_iter().chain(ranges).collect(),
+                ));
+            query = query.filter(Condition::In("exp_id".into(), Box::new(baselines)));
+        }
+        if let Some(seeing) = self.seeing_max {
+            query = query.filter(Condition::AtMost(
+                "exp_seeing".into(),
+                Value::Number(seeing),
+            ));
+        }
+        if let Some(tau0) = self.tau0_min {
+            query = query.filter(Condition::AtLeast("exp_tau0".into(), Value::Number(tau0)));
+        }
         query
     }
 }
 
+/// A column's value within a window of a circular quantity (hours of sidereal time or hour
+/// angle): from..to, or through the wrap when from > to (22 to 2 is 22..24 and 0..2).
+fn in_window(column: &str, (from, to): (f64, f64)) -> Vec<Condition> {
+    let at_least = Condition::AtLeast(column.into(), Value::Number(from));
+    let at_most = Condition::AtMost(column.into(), Value::Number(to));
+    if from <= to {
+        vec![at_least, at_most]
+    } else {
+        vec![Condition::AnyOf(vec![at_least, at_most])]
+    }
+}
+
 /// A finite number; Java's `Double.toString` forms (`1.0E-4`) included.
-fn parse_number(name: &str, value: &str) -> Result<f64, SearchError> {
+pub(super) fn parse_number(name: &str, value: &str) -> Result<f64, SearchError> {
     match value.parse::<f64>() {
         Ok(number) if number.is_finite() => Ok(number),
         _ => Err(bad(name, value, "not a number")),
@@ -232,7 +376,7 @@ fn parse_number(name: &str, value: &str) -> Result<f64, SearchError> {
 
 /// Degrees as a decimal number, or sexagesimal `h:m:s` (right ascension, hours) /
 /// `d:m:s` (declination, degrees), with colons or spaces.
-fn parse_angle(name: &str, value: &str, hours: bool) -> Result<f64, SearchError> {
+pub(super) fn parse_angle(name: &str, value: &str, hours: bool) -> Result<f64, SearchError> {
     if let Ok(number) = parse_number(name, value) {
         return Ok(number);
     }
@@ -398,6 +542,47 @@ mod tests {
     }
 
     #[test]
+    fn reads_configuration_time_baseline_and_condition_filters() {
+        let search = Search::from_parameters(&pairs(&[
+            ("stations", "a0-G1 j2,J3"),
+            ("ha_from", "-1.5"),
+            ("ha_to", "2"),
+            ("lst_from", "22"),
+            ("lst_to", "2"),
+            ("baseline_min", "100"),
+            ("baseline_max", "130"),
+            ("angle_min", "30"),
+            ("angle_max", "60"),
+            ("seeing_max", "0.8"),
+            ("tau0_min", "5"),
+        ]))
+        .unwrap();
+        assert_eq!(search.stations, ["A0", "G1", "J2", "J3"]);
+        assert!(!search.only_by_instrument_and_mode());
+        let text = search.query(["exp_id"]).to_string();
+        for expected in [
+            "' ' || interferometer_stations || ' ' LIKE '% G1 %'",
+            "exp_ha_start >= -1.5\n  AND exp_ha_start <= 2",
+            "(exp_lst_start >= 22 OR exp_lst_start <= 2)",
+            "exp_id IN (\n  SELECT exp_id\n  FROM obsportal.baselines\n  \
+             WHERE OBSPORTAL_UV_SECTOR(u_start, v_start, u_end, v_end, 100, 130, 30, 60) = 1\n)",
+            "exp_seeing <= 0.8",
+            "exp_tau0 >= 0.005",
+        ] {
+            assert!(text.contains(expected), "{expected}\n{text}");
+        }
+        // A length alone is at any angle; an angle alone at any length.
+        let only_length = Search::from_parameters(&pairs(&[("baseline_min", "120")])).unwrap();
+        assert_eq!(
+            only_length.baseline,
+            Some(BaselineRange {
+                length: (120.0, 1.0e6),
+                angle: (0.0, 180.0)
+            })
+        );
+    }
+
+    #[test]
     fn empty_form_fields_are_absent_and_bad_values_are_named() {
         assert_eq!(
             Search::from_parameters(&pairs(&[("ra", ""), ("instrument", " ")])).unwrap(),
@@ -414,6 +599,13 @@ mod tests {
             (vec![("mjd_from", "yesterday")], "expected an MJD"),
             (vec![("mjd_from", "59000"), ("mjd_to", "58000")], "is after"),
             (vec![("date_updated_from", "2021-01-01")], "with a timezone"),
+            (vec![("ha_from", "13")], "within [-12, 12] hours"),
+            (vec![("lst_to", "25")], "within [0, 24] hours"),
+            (vec![("stations", "A0;J3")], "station names"),
+            (
+                vec![("baseline_min", "130"), ("baseline_max", "100")],
+                "at most baseline_max",
+            ),
         ] {
             let message = Search::from_parameters(&pairs(&list))
                 .unwrap_err()

@@ -122,6 +122,8 @@ pub struct Upload {
     pub columns: Vec<UploadColumn>,
     pub rows: u64,
     copy: Vec<u8>,
+    /// A column of row numbers (1, 2, ... in the order of the rows) added when loaded.
+    numbered: Option<String>,
 }
 
 /// How long loading an upload took, step by step.
@@ -274,15 +276,22 @@ impl UploadSpec {
                 &fetched
             }
         };
+        Upload::read_bytes(&self.name, bytes.to_vec(), limits).await
+    }
+}
+
+impl Upload {
+    /// Reads a table (VOTable or CSV) from `bytes`, to be `TAP_UPLOAD.name`.
+    pub async fn read_bytes(
+        name: &str,
+        bytes: Vec<u8>,
+        limits: &UploadLimits,
+    ) -> Result<Upload, ServiceError> {
         if bytes.len() > limits.max_bytes {
-            return Err(refused(
-                &self.name,
-                ReadError::TooManyBytes(limits.max_bytes),
-            ));
+            return Err(refused(name, ReadError::TooManyBytes(limits.max_bytes)));
         }
-        let name = self.name.clone();
+        let name = name.to_string();
         let max_rows = limits.max_rows;
-        let bytes = bytes.to_vec();
         // Parsing takes a while for a large table: off the threads answering requests.
         let read = tokio::task::spawn_blocking(move || parse(&bytes, max_rows))
             .await
@@ -293,7 +302,24 @@ impl UploadSpec {
             columns,
             rows: writer.rows(),
             copy: writer.finish(),
+            numbered: None,
         })
+    }
+
+    /// The table with a column of row numbers, `column`, which must be a new name.
+    pub fn numbered(mut self, column: &str) -> Result<Upload, ServiceError> {
+        if self
+            .columns
+            .iter()
+            .any(|c| c.name.eq_ignore_ascii_case(column))
+        {
+            return Err(ServiceError::bad_request(format!(
+                "upload {}: the column name {column} is the service's own here: rename it",
+                self.name
+            )));
+        }
+        self.numbered = Some(column.to_string());
+        Ok(self)
     }
 }
 
@@ -352,6 +378,11 @@ impl Upload {
                     kind: column.kind.adql(),
                     unit: column.unit.clone(),
                 })
+                .chain(self.numbered.iter().map(|name| adql::ColumnInfo {
+                    name: name.clone(),
+                    kind: adql::ColumnType::Integer,
+                    unit: None,
+                }))
                 .collect(),
         }
     }
@@ -366,20 +397,29 @@ impl Upload {
         use futures_util::SinkExt;
         let started = std::time::Instant::now();
         let table = format!("pg_temp.{}", quoted(&self.name));
-        let columns: Vec<String> = self
+        let names: Vec<String> = self.columns.iter().map(|c| quoted(&c.name)).collect();
+        let definitions: Vec<String> = self
             .columns
             .iter()
             .map(|column| format!("{} {}", quoted(&column.name), column.kind.sql()))
+            .chain(
+                self.numbered
+                    .iter()
+                    .map(|name| format!("{} bigint GENERATED ALWAYS AS IDENTITY", quoted(name))),
+            )
             .collect();
         client
             .batch_execute(&format!(
                 "CREATE TEMPORARY TABLE {} ({}) ON COMMIT DROP",
                 quoted(&self.name),
-                columns.join(", ")
+                definitions.join(", ")
             ))
             .await?;
         let sink = client
-            .copy_in(&format!("COPY {table} FROM STDIN (FORMAT binary)"))
+            .copy_in(&format!(
+                "COPY {table} ({}) FROM STDIN (FORMAT binary)",
+                names.join(", ")
+            ))
             .await?;
         futures_util::pin_mut!(sink);
         for piece in self.copy.chunks(1 << 20) {
@@ -409,8 +449,13 @@ impl Upload {
 
     /// The columns holding a position in degrees: by UCD (`pos.eq.ra`, `pos.eq.dec`), else by
     /// name (`ra`, `dec`, and their `_deg` / `_icrs` forms).
-    fn position(&self) -> Option<(&str, &str)> {
-        let numeric = |c: &&UploadColumn| matches!(c.kind, Kind::Float | Kind::Double);
+    pub fn position(&self) -> Option<(&str, &str)> {
+        let numeric = |c: &&UploadColumn| {
+            matches!(
+                c.kind,
+                Kind::Float | Kind::Double | Kind::Short | Kind::Int | Kind::Long
+            )
+        };
         let by_ucd = |word: &str| {
             self.columns.iter().filter(numeric).find(|c| {
                 c.ucd
