@@ -4,6 +4,8 @@
 --    imported before this migration keep NULLs until their headers are imported again.
 -- 2. obsportal.baselines, published: one row per exposure and station pair, read from the
 --    exposure's projected baselines, with (u, v) and the spatial frequencies its mode covers.
+-- 3. obsportal.targets, published: what was observed of each target, (u, v) coverage
+--    included, refreshed by each import.
 
 ALTER TABLE obsportal.exposure
     ADD COLUMN lst_start     double precision,
@@ -227,6 +229,11 @@ BEGIN
         ELSE
             REFRESH MATERIALIZED VIEW obsportal.exposures;
         END IF;
+        IF EXISTS (SELECT FROM obsportal.targets) THEN
+            REFRESH MATERIALIZED VIEW CONCURRENTLY obsportal.targets;
+        ELSE
+            REFRESH MATERIALIZED VIEW obsportal.targets;
+        END IF;
         PERFORM obsportal.compute_statistics();
     END IF;
 
@@ -362,3 +369,55 @@ SELECT 'visibility'::text                                  AS dataproduct_type,
   FROM obsportal.exposures x;
 
 GRANT SELECT ON obsportal.exposures, ivoa.obscore TO obsportal_query;
+
+-- The cell of a grid of `size` [m] that a (u, v) point falls in, as one number; a point and
+-- its mirror image (-u, -v) are the same sample, so the lower half plane is folded onto the
+-- upper one first.
+CREATE FUNCTION obsportal.uv_cell(u double precision, v double precision, size double precision)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT floor(f.u / size)::bigint * 1000000 + floor(f.v / size)::bigint
+      FROM (SELECT CASE WHEN v < 0 OR (v = 0 AND u < 0) THEN -u ELSE u END AS u,
+                   abs(v) AS v) AS f
+$$;
+
+-- What was observed of each target: counts, dates, instruments, configurations, the hour
+-- angles spanned, and the (u, v) coverage: the 10 m cells of the (u, v) plane that its
+-- baselines sampled at the start or end of an exposure, and their fraction of the half disc
+-- out to its longest baseline (the other half is the mirror image).
+CREATE MATERIALIZED VIEW obsportal.targets AS
+WITH uv AS (
+    SELECT x.target_id,
+           count(DISTINCT obsportal.uv_cell(p.u, p.v, 10)) AS uv_cells,
+           min(least(b.length_start, b.length_end)) AS shortest_baseline,
+           max(greatest(b.length_start, b.length_end)) AS longest_baseline
+      FROM obsportal.exposures x
+      JOIN obsportal.baselines b ON b.exp_id = x.exp_id
+     CROSS JOIN LATERAL (VALUES (b.u_start, b.v_start), (b.u_end, b.v_end)) AS p (u, v)
+     WHERE p.u IS NOT NULL AND p.v IS NOT NULL
+     GROUP BY x.target_id
+)
+SELECT x.target_id,
+       min(x.target_name)                                  AS target_name,
+       min(x.target_ra)                                    AS target_ra,
+       min(x.target_dec)                                   AS target_dec,
+       count(*)                                            AS exposures,
+       count(DISTINCT x.obs_id)                            AS observations,
+       min(x.exp_mjd_start)                                AS first_mjd,
+       max(x.exp_mjd_start)                                AS last_mjd,
+       string_agg(DISTINCT x.instrument_name, ' ' ORDER BY x.instrument_name) AS instruments,
+       count(DISTINCT x.interferometer_stations)           AS configurations,
+       min(x.exp_ha_start)                                 AS ha_min,
+       max(coalesce(x.exp_ha_end, x.exp_ha_start))         AS ha_max,
+       min(uv.shortest_baseline)                           AS shortest_baseline,
+       min(uv.longest_baseline)                            AS longest_baseline,
+       coalesce(min(uv.uv_cells), 0)                       AS uv_cells,
+       least(1.0, min(uv.uv_cells) / (pi() * (min(uv.longest_baseline) / 10) ^ 2 / 2)) AS uv_coverage
+  FROM obsportal.exposures x
+  LEFT JOIN uv ON uv.target_id = x.target_id
+ GROUP BY x.target_id
+WITH NO DATA;
+CREATE UNIQUE INDEX targets_target_id ON obsportal.targets (target_id);
+CREATE INDEX targets_position ON obsportal.targets
+    USING gist (spoint(radians(target_ra), radians(target_dec)));
+REFRESH MATERIALIZED VIEW obsportal.targets;
+GRANT SELECT ON obsportal.targets TO obsportal_query;

@@ -14,6 +14,10 @@ const TABLE_FILES: &[(&str, &str)] = &[
         include_str!("../schema/baselines.toml"),
     ),
     (
+        "schema/targets.toml",
+        include_str!("../schema/targets.toml"),
+    ),
+    (
         "schema/summary.toml",
         include_str!("../schema/summary.toml"),
     ),
@@ -38,6 +42,13 @@ pub struct ForeignKey {
 }
 
 pub const FOREIGN_KEYS: &[ForeignKey] = &[
+    ForeignKey {
+        id: "exposures_target",
+        from_table: "obsportal.exposures",
+        target_table: "obsportal.targets",
+        from_column: "target_id",
+        target_column: "target_id",
+    },
     ForeignKey {
         id: "baselines_exposure",
         from_table: "obsportal.baselines",

@@ -146,6 +146,77 @@ async fn a_plan_of_targets_answers_each_as_the_single_request_does() {
 }
 
 #[tokio::test]
+async fn a_plan_summary_gives_each_targets_coverage() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "600"]);
+    let targets = plan_targets(&workspace).await;
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let mut form: Vec<(String, String)> = vec![("summary".into(), "targets".into())];
+    for (name, ra, dec) in &targets {
+        form.extend([
+            ("name".into(), name.clone()),
+            ("ra".into(), ra.to_string()),
+            ("dec".into(), dec.to_string()),
+        ]);
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, _, body) = post_form(&server.url("/search.votable"), &form).await;
+    assert_eq!(status, 200, "{body}");
+    let table = VoTable::parse(&body);
+    for field in [
+        "target_id",
+        "exposures",
+        "ha_min",
+        "ha_max",
+        "uv_cells",
+        "uv_coverage",
+        "input_index",
+    ] {
+        assert!(table.field_names().contains(&field), "{field}: {body}");
+    }
+    // One row per observed input target (the second observed nothing), as the table says.
+    assert_eq!(table.column("input_index"), ["1", "3", "4"]);
+    for (index, id) in table.column("target_id").iter().enumerate() {
+        let row = db
+            .query_one(
+                "SELECT exposures, uv_cells FROM obsportal.targets WHERE target_id = $1::text::int",
+                &[id],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            table.column("exposures")[index],
+            row.get::<_, i64>(0).to_string()
+        );
+        assert_eq!(
+            table.column("uv_cells")[index],
+            row.get::<_, i64>(1).to_string()
+        );
+    }
+    // The single-target form, and a summary that would ignore a filter is refused.
+    let (ra, dec) = (targets[0].1.to_string(), targets[0].2.to_string());
+    let (status, _, body) = post_form(
+        &server.url("/search.votable"),
+        &[("summary", "targets"), ("ra", &ra), ("dec", &dec)],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(VoTable::parse(&body).rows.len(), 1);
+    let (status, _, body) = post_form(
+        &server.url("/search.votable"),
+        &[
+            ("summary", "targets"),
+            ("ra", &ra),
+            ("dec", &dec),
+            ("instrument", "GRAVITY"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("positions only"), "{body}");
+}
+
+#[tokio::test]
 async fn a_bad_plan_is_refused_with_what_is_wrong() {
     let workspace = Workspace::new();
     let server = workspace.serve(&["--demo-rows", "20"]);

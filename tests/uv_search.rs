@@ -169,3 +169,74 @@ async fn uv_functions_agree_with_an_independent_computation_and_use_the_index() 
     assert!(want.len() >= 5);
     assert_eq!(ids(&db, adql).await, want);
 }
+
+/// The (u, v) cell of a point, its mirror image folded onto the upper half plane.
+fn uv_cell(u: f64, v: f64) -> (i64, i64) {
+    let (u, v) = if v < 0.0 || (v == 0.0 && u < 0.0) {
+        (-u, -v)
+    } else {
+        (u, v)
+    };
+    ((u / 10.0).floor() as i64, (v / 10.0).floor() as i64)
+}
+
+#[tokio::test]
+async fn each_targets_coverage_is_what_its_baselines_sampled() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&["--demo-rows", "1500"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    db.batch_execute("SET ROLE obsportal_query").await.unwrap();
+    // Every baseline's ends, with its target and length, read plainly.
+    let mut by_target: std::collections::BTreeMap<
+        i32,
+        (std::collections::BTreeSet<(i64, i64)>, f64),
+    > = Default::default();
+    for row in db
+        .query(
+            "SELECT x.target_id, b.u_start, b.v_start, b.u_end, b.v_end, b.length_start, b.length_end
+               FROM obsportal.baselines b JOIN obsportal.exposures x ON x.exp_id = b.exp_id",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        let entry = by_target.entry(row.get(0)).or_default();
+        for (u, v) in [(1, 2), (3, 4)] {
+            if let (Some(u), Some(v)) = (row.get::<_, Option<f64>>(u), row.get::<_, Option<f64>>(v)) {
+                entry.0.insert(uv_cell(u, v));
+            }
+        }
+        for length in [5, 6] {
+            if let Some(length) = row.get::<_, Option<f64>>(length) {
+                entry.1 = entry.1.max(length);
+            }
+        }
+    }
+    let targets = db
+        .query(
+            "SELECT target_id, uv_cells, uv_coverage, longest_baseline, exposures FROM obsportal.targets",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(targets.len() >= 10);
+    let mut covered = 0;
+    for row in &targets {
+        let id: i32 = row.get(0);
+        let (cells, longest) = by_target.remove(&id).unwrap_or_default();
+        assert_eq!(row.get::<_, i64>(1), cells.len() as i64, "target {id}");
+        if cells.is_empty() {
+            continue;
+        }
+        let half_disc = std::f64::consts::PI * (longest / 10.0).powi(2) / 2.0;
+        let coverage: f64 = row.get(2);
+        assert!((coverage - (cells.len() as f64 / half_disc).min(1.0)).abs() < 1e-9);
+        assert!((row.get::<_, f64>(3) - longest).abs() < 1e-9);
+        covered += 1;
+    }
+    assert!(
+        by_target.is_empty(),
+        "targets missing from obsportal.targets"
+    );
+    assert!(covered >= 10);
+}

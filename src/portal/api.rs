@@ -57,12 +57,27 @@ async fn answer(
     // limits as TAP, the limit said before the table and OVERFLOW after it (DALI).
     let max_records =
         read_maxrec(parameters.single("maxrec")?).map_err(ServiceError::BadRequest)?;
-    let mut fields = api_fields(all_fields);
+    // `summary=targets`: what was observed of each target found (obsportal.targets), rather
+    // than its exposures.
+    let summary = match parameters.get("summary") {
+        None => false,
+        Some(value) if value.eq_ignore_ascii_case("targets") => true,
+        Some(other) => return Err(ParameterError::invalid("summary", other, "targets").into()),
+    };
+    let (mut fields, built) = if summary {
+        let fields = target_fields();
+        let built = target_summary(&search, &fields)?;
+        (fields, built)
+    } else {
+        let fields = api_fields(all_fields);
+        let built = query(&search, &fields);
+        (fields, built)
+    };
     let mut params = Vec::new();
     let prepared = match plan {
-        None => prepare_built(&query(&search, &fields), Some(max_records))?,
+        None => prepare_built(&built, Some(max_records))?,
         Some(plan) => {
-            let text = plan.query(query(&search, &fields)).to_string();
+            let text = plan.query(built).to_string();
             fields.extend(plan.fields());
             params.push(("targets".to_string(), plan.targets.rows.to_string()));
             prepare_with_uploads(&text, Some(max_records), vec![Arc::new(plan.targets)])?
@@ -103,6 +118,38 @@ pub fn query(search: &Search, fields: &[Field]) -> Query {
         .query(fields.iter().map(|field| field.name.as_str()))
         .order_by("exp_mjd_start", false)
         .order_by("exp_id", false)
+}
+
+/// What `summary=targets` asks the database: each target found, from `obsportal.targets`,
+/// which counts every exposure: a search filtering them otherwise is refused, not half-answered.
+fn target_summary(search: &Search, fields: &[Field]) -> Result<Query, ServiceError> {
+    let positions_only = Search {
+        cone: search.cone,
+        ..Search::default()
+    };
+    if *search != positions_only {
+        return Err(ServiceError::bad_request(
+            "summary=targets counts every exposure of each target: give positions only (ra, \
+             dec, radius, or a plan's targets), without other filters",
+        ));
+    }
+    let mut query = Query::select(
+        "obsportal.targets",
+        fields.iter().map(|field| field.name.as_str()),
+    );
+    if let Some(condition) = search.cone_condition() {
+        query = query.filter(condition);
+    }
+    Ok(query.order_by("target_id", false))
+}
+
+/// The FIELDs of `summary=targets`: `obsportal.targets` as `schema/targets.toml` describes it.
+fn target_fields() -> Vec<Field> {
+    published_table("targets")
+        .columns
+        .iter()
+        .map(Field::from_column)
+        .collect()
 }
 
 /// The FIELDs the API sends, in order: text as unicodeChar as ObsPortal always did, and no

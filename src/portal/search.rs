@@ -270,18 +270,25 @@ impl Search {
             && date_updated_to.is_none()
     }
 
-    /// The search as a query over `obsportal.exposures` returning `columns` (all for none),
-    /// to be ordered, bounded and run on the one query path.
-    pub fn query<S: Into<String>>(&self, columns: impl IntoIterator<Item = S>) -> Query {
-        let mut query = Query::select("obsportal.exposures", columns);
-        if let Some(cone) = self.cone {
-            query = query.filter(Condition::InCone(BuiltCone {
+    /// The cone, over the published tables' `target_ra` and `target_dec`.
+    pub fn cone_condition(&self) -> Option<Condition> {
+        self.cone.map(|cone| {
+            Condition::InCone(BuiltCone {
                 ra_column: "target_ra".into(),
                 dec_column: "target_dec".into(),
                 ra: cone.ra,
                 dec: cone.dec,
                 radius: cone.radius_arcsec / 3600.0,
-            }));
+            })
+        })
+    }
+
+    /// The search as a query over `obsportal.exposures` returning `columns` (all for none),
+    /// to be ordered, bounded and run on the one query path.
+    pub fn query<S: Into<String>>(&self, columns: impl IntoIterator<Item = S>) -> Query {
+        let mut query = Query::select("obsportal.exposures", columns);
+        if let Some(condition) = self.cone_condition() {
+            query = query.filter(condition);
         }
         for (column, value) in [
             ("interferometer_name", &self.interferometer),
