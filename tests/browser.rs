@@ -214,5 +214,37 @@ async fn a_visitor_finds_observations_pages_through_them_exports_and_opens_one()
         .await
         .is_ok());
     screenshot(&browser, "exposure").await;
+
+    // Its target: everything observed of it, its (u,v) coverage coloured by instrument, its
+    // observation blocks with the sidereal times and hour angles they span.
+    click(&browser, Locator::Css("a[href^='/detail/target/']")).await;
+    shows(&browser, "h1", "Target HD 45677").await;
+    assert!(text(&browser, "#summary")
+        .await
+        .contains("cells of 10 m sampled"));
+    assert!(browser
+        .find(Locator::Css(
+            "svg[aria-label='Projected baselines in the (u,v) plane'] line[stroke='#1f77b4']"
+        ))
+        .await
+        .is_ok());
+    assert!(!browser
+        .find_all(Locator::Css("#blocks tbody tr"))
+        .await
+        .unwrap()
+        .is_empty());
+    screenshot(&browser, "target").await;
+
+    // The form's interferometry fields: an hour-angle window that holds them all.
+    browser.goto(&server.url("/search")).await.unwrap();
+    for (name, value) in [("target", "HD 45677"), ("ha_from", "-12"), ("ha_to", "12")] {
+        element(&browser, Locator::Css(&format!("input[name={name}]")))
+            .await
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    click(&browser, Locator::Css("form.search button[type=submit]")).await;
+    shows(&browser, "#result-count", "3 exposures found").await;
     browser.close().await.unwrap();
 }

@@ -195,3 +195,62 @@ async fn sorting_by_seeing_puts_exposures_without_one_last_both_ways() {
         assert!(!seeing.is_empty(), "{order}: {first_row}");
     }
 }
+
+/// The interferometry filters of the search page find what plain SQL over the published
+/// tables finds (written here independently of the page's query).
+#[tokio::test]
+async fn configuration_time_baseline_and_condition_filters_count_what_sql_counts() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "400"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let stations: String = db
+        .query_one(
+            "SELECT interferometer_stations FROM obsportal.exposures
+              WHERE interferometer_stations LIKE '% %' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let two: Vec<&str> = stations.split(' ').take(2).collect();
+    let cases = [
+        (
+            format!("stations={}+{}", two[1], two[0]),
+            format!(
+                "SELECT count(*) FROM obsportal.exposures WHERE ' ' || interferometer_stations || ' ' LIKE '% {} %' \
+                 AND ' ' || interferometer_stations || ' ' LIKE '% {} %'",
+                two[0], two[1]
+            ),
+        ),
+        (
+            "ha_from=-1&ha_to=2".into(),
+            "SELECT count(*) FROM obsportal.exposures WHERE exp_ha_start BETWEEN -1 AND 2".into(),
+        ),
+        (
+            "lst_from=20&lst_to=3".into(),
+            "SELECT count(*) FROM obsportal.exposures WHERE exp_lst_start >= 20 OR exp_lst_start <= 3".into(),
+        ),
+        (
+            "baseline_min=60&baseline_max=120&angle_min=150&angle_max=20".into(),
+            "SELECT count(*) FROM obsportal.exposures x WHERE EXISTS (SELECT 1 FROM obsportal.baselines b \
+             WHERE b.exp_id = x.exp_id AND EXISTS (SELECT 1 FROM (VALUES (b.u_start, b.v_start), (b.u_end, b.v_end)) p (u, v) \
+             WHERE sqrt(u * u + v * v) BETWEEN 60 AND 120 \
+               AND mod((degrees(atan2(u, v)) - 150 + 720)::numeric, 180) <= 50))".into(),
+        ),
+        (
+            "seeing_max=0.9&tau0_min=4".into(),
+            "SELECT count(*) FROM obsportal.exposures WHERE exp_seeing <= 0.9 AND exp_tau0 >= 0.004".into(),
+        ),
+    ];
+    for (parameters, sql) in cases {
+        let expected: i64 = db.query_one(&sql, &[]).await.unwrap().get(0);
+        assert!(expected > 0 && expected < 400, "{parameters}: {expected}");
+        let (status, body) = get(&server.url(&format!("/search?{parameters}&count=exact"))).await;
+        assert_eq!(status, 200, "{parameters}: {body}");
+        let found = format!("<strong>{expected}</strong> exposures found");
+        assert!(
+            body.contains(&found),
+            "{parameters}: expected {found}\n{sql}"
+        );
+    }
+}

@@ -35,9 +35,12 @@ async fn answer(state: &AppState, exp_id: String) -> Result<Response, ServiceErr
     let baselines = projected_baselines(row.get("exp_projected_baselines"));
     let header_id: String = row.get("exp_header_id");
     let program: Option<String> = row.get("obs_program");
+    let target_id: i32 = row.get("target_id");
+    let target_name: String = row.get("target_name");
     let descriptions = &published_table("exposures").columns;
     let body = html! {
         p {
+            a href=(format!("/detail/target/{target_id}")) { "Everything observed of " (target_name) } " · "
             a href=(format!("https://archive.eso.org/hdr?DpId={}", urlencode(&header_id))) { "Header in the ESO archive" }
             @if let Some(program) = &program {
                 " · " a href=(format!("https://archive.eso.org/wdb/wdb/eso/sched_rep_arc/query?progid={}", urlencode(program))) { "Program " (program) " at ESO" }
@@ -86,6 +89,7 @@ fn projected_baselines(text: Option<&str>) -> Vec<Baseline> {
         .iter()
         .map(|(pair, value)| Baseline {
             pair: pair.clone(),
+            colour: "#d62728",
             start: at(value, "start"),
             end: at(value, "end"),
         })

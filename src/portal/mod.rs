@@ -10,6 +10,7 @@ mod plan;
 pub mod search;
 pub mod search_page;
 mod svg;
+mod target;
 
 pub use api::LastImport;
 pub(crate) use layout::error_page;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/search", get(search_page::search_page))
         .route("/lists", get(lists::lists))
         .route("/detail/exposure/{exp_id}", get(detail::exposure))
+        .route("/detail/target/{target_id}", get(target::target))
         .route(
             "/search.votable",
             get(api::search_votable).post(api::search_votable),

@@ -202,6 +202,20 @@ fn search_form(parameters: &Parameters, choices: &[(String, Vec<String>)]) -> Ma
             label { "RA (deg or h:m:s)" input type="text" name="ra" value=(value("ra")) placeholder="104.8167"; }
             label { "Dec (deg or d:m:s)" input type="text" name="dec" value=(value("dec")) placeholder="-13.0586"; }
             label { "Radius (arcsec)" input type="text" name="radius" value=(value("radius")) placeholder=(DEFAULT_RADIUS_ARCSEC); }
+            fieldset.interferometry {
+                legend { "Configuration, time and conditions" }
+                label { "Stations (all of)" input type="text" name="stations" value=(value("stations")) placeholder="A0 G1 J2 J3"; }
+                label { "Hour angle from [h]" input type="text" name="ha_from" value=(value("ha_from")) placeholder="-2"; }
+                label { "to [h]" input type="text" name="ha_to" value=(value("ha_to")) placeholder="2"; }
+                label { "LST from [h]" input type="text" name="lst_from" value=(value("lst_from")) placeholder="22"; }
+                label { "to [h]" input type="text" name="lst_to" value=(value("lst_to")) placeholder="2"; }
+                label { "Baseline from [m]" input type="text" name="baseline_min" value=(value("baseline_min")) placeholder="100"; }
+                label { "to [m]" input type="text" name="baseline_max" value=(value("baseline_max")) placeholder="130"; }
+                label { "Position angle from [deg]" input type="text" name="angle_min" value=(value("angle_min")) placeholder="30"; }
+                label { "to [deg]" input type="text" name="angle_max" value=(value("angle_max")) placeholder="60"; }
+                label { "Seeing at most [\"]" input type="text" name="seeing_max" value=(value("seeing_max")) placeholder="0.8"; }
+                label { "τ0 at least [ms]" input type="text" name="tau0_min" value=(value("tau0_min")) placeholder="5"; }
+            }
             div.actions { button type="submit" { "Search" } a href="/search" { "Clear" } }
         }
     }
@@ -302,6 +316,7 @@ async fn results(
                             a href=(sort_link(column)) { (header) @if *column == display.sort { (if display.descending { " ▼" } else { " ▲" }) } }
                         }
                     }
+                    th.number { "HA [h]" }
                     th { "RA, Dec [deg]" }
                 } }
                 tbody { @for row in &rows { (result_row(row)) } }
@@ -319,7 +334,7 @@ async fn results(
 }
 
 /// The columns a page of results shows, in the order `result_row` reads them.
-const PAGE_COLUMNS: [&str; 13] = [
+const PAGE_COLUMNS: [&str; 15] = [
     "exp_id",
     "exp_mjd_start",
     "target_name",
@@ -333,6 +348,8 @@ const PAGE_COLUMNS: [&str; 13] = [
     "obs_type",
     "exp_seeing",
     "exp_tau0",
+    "target_id",
+    "exp_ha_start",
 ];
 
 /// A page of a search's results in the order asked, and one row more (to know whether a next
@@ -370,7 +387,7 @@ fn result_row(row: &Row) -> Markup {
         tr {
             td { a href=(format!("/detail/exposure/{}", urlencode(exp_id))) { (exp_id) } }
             td { (crate::mjd::to_datetime(mjd).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()) br; small { (format!("MJD {mjd:.5}")) } }
-            td { (row.get::<_, &str>(2)) }
+            td { a href=(format!("/detail/target/{}", row.get::<_, i32>(13))) { (row.get::<_, &str>(2)) } }
             td { (row.get::<_, &str>(5)) }
             td { (row.get::<_, Option<&str>>(6).unwrap_or("")) " " small { (row.get::<_, Option<&str>>(7).unwrap_or("")) } }
             td { (row.get::<_, Option<&str>>(8).unwrap_or("")) }
@@ -378,6 +395,7 @@ fn result_row(row: &Row) -> Markup {
             td { (row.get::<_, &str>(10)) }
             td.number { (optional(row.get(11), 1.0, 2)) }
             td.number { (optional(row.get(12), 1000.0, 1)) }
+            td.number { (optional(row.get(14), 1.0, 2)) }
             td { (format!("{:.5}, {:.5}", row.get::<_, f64>(3), row.get::<_, f64>(4))) }
         }
     }

@@ -1,5 +1,5 @@
 //! Pictures drawn by the server as SVG, so they need no JavaScript: exposures per year and
-//! instrument, a sky map of observed targets, and the (u,v) coverage of one exposure.
+//! instrument, a sky map of observed targets, and the (u,v) coverage of an exposure or a target.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -150,12 +150,14 @@ pub(super) fn sky_map(targets: &[(f64, f64, i64)]) -> Markup {
 /// and end of an exposure.
 pub(super) struct Baseline {
     pub(super) pair: String,
+    /// What it is drawn in (its instrument's colour on a target's picture).
+    pub(super) colour: &'static str,
     pub(super) start: Option<(f64, f64)>,
     pub(super) end: Option<(f64, f64)>,
 }
 
-/// The (u,v) points of one exposure (and their mirror images), each baseline drawn from its
-/// position at the start to its position at the end.
+/// The (u,v) points of one exposure or of a target's exposures (and their mirror images),
+/// each baseline drawn from its position at the start to its position at the end.
 pub(super) fn uv_plot(baselines: &[Baseline]) -> Markup {
     let size = 360.0;
     let half = size / 2.0;
@@ -185,13 +187,15 @@ pub(super) fn uv_plot(baselines: &[Baseline]) -> Markup {
             if let [(x1, y1), (x2, y2)] = ends[..] {
                 let _ = write!(
                     marks,
-                    r##"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="#d62728" stroke-width="3"/>"##
+                    r##"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{}" stroke-width="3"/>"##,
+                    baseline.colour
                 );
             }
             for (x, y) in ends {
                 let _ = write!(
                     marks,
-                    r##"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" fill="#d62728"><title>{}</title></circle>"##,
+                    r##"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" fill="{}"><title>{}</title></circle>"##,
+                    baseline.colour,
                     html_escape::encode_text(&baseline.pair)
                 );
             }
@@ -243,6 +247,7 @@ mod tests {
         );
         let uv = uv_plot(&[Baseline {
             pair: "U1-U2".into(),
+            colour: "#d62728",
             start: Some((50.0, 10.0)),
             end: Some((49.0, 12.0)),
         }]);
