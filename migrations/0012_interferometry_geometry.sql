@@ -6,6 +6,8 @@
 --    exposure's projected baselines, with (u, v) and the spatial frequencies its mode covers.
 -- 3. obsportal.targets, published: what was observed of each target, (u, v) coverage
 --    included, refreshed by each import.
+-- 4. obsportal.calibrations, published: each science observation's calibrators, the
+--    CAL-SCI-CAL sequence, refreshed by each import.
 
 ALTER TABLE obsportal.exposure
     ADD COLUMN lst_start     double precision,
@@ -234,6 +236,7 @@ BEGIN
         ELSE
             REFRESH MATERIALIZED VIEW obsportal.targets;
         END IF;
+        REFRESH MATERIALIZED VIEW obsportal.calibrations;
         PERFORM obsportal.compute_statistics();
     END IF;
 
@@ -421,3 +424,44 @@ CREATE INDEX targets_position ON obsportal.targets
     USING gist (spoint(radians(target_ra), radians(target_dec)));
 REFRESH MATERIALIZED VIEW obsportal.targets;
 GRANT SELECT ON obsportal.targets TO obsportal_query;
+
+-- Each science observation's calibrators: among the observations of the same program,
+-- instrument, mode and stations in time order, the last calibrator before it (ended before it
+-- started) and the first after it (started after it ended), each within 3 hours (the same
+-- night; a CAL-SCI-CAL sequence is an hour or so). Window functions find both neighbours in
+-- one sorted pass; a small table, refreshed plainly by each import.
+CREATE MATERIALIZED VIEW obsportal.calibrations AS
+WITH observation AS (
+    SELECT obs_id, obs_type, min(target_id) AS target_id, min(target_name) AS target_name,
+           (array_agg(exp_id ORDER BY exp_mjd_start, exp_id))[1] AS first_exp_id,
+           min(exp_mjd_start) AS mjd_start,
+           max(coalesce(exp_mjd_end, exp_mjd_start)) AS mjd_end,
+           jsonb_build_array(obs_program, instrument_name, instrument_mode,
+                             interferometer_stations) AS setup
+      FROM obsportal.exposures
+     GROUP BY obs_id, obs_type, obs_program, instrument_name, instrument_mode, interferometer_stations
+), numbered AS (
+    SELECT o.*, row_number() OVER (PARTITION BY setup ORDER BY mjd_start, obs_id) AS n
+      FROM observation o
+), neighbours AS (
+    SELECT s.*,
+           max(n) FILTER (WHERE obs_type = 'calibrator') OVER (PARTITION BY setup ORDER BY n
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_n,
+           min(n) FILTER (WHERE obs_type = 'calibrator') OVER (PARTITION BY setup ORDER BY n
+               ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS after_n
+      FROM numbered s
+)
+SELECT s.obs_id, 'before'::text AS sequence, c.obs_id AS cal_obs_id, c.first_exp_id AS cal_exp_id,
+       c.target_id AS cal_target_id, c.target_name AS cal_target_name,
+       (s.mjd_start - c.mjd_end) * 1440 AS gap_minutes
+  FROM neighbours s JOIN numbered c ON c.setup = s.setup AND c.n = s.before_n
+ WHERE s.obs_type = 'science' AND c.mjd_end <= s.mjd_start AND c.mjd_end > s.mjd_start - 3.0 / 24
+UNION ALL
+SELECT s.obs_id, 'after', c.obs_id, c.first_exp_id, c.target_id, c.target_name,
+       (c.mjd_start - s.mjd_end) * 1440
+  FROM neighbours s JOIN numbered c ON c.setup = s.setup AND c.n = s.after_n
+ WHERE s.obs_type = 'science' AND c.mjd_start >= s.mjd_end AND c.mjd_start < s.mjd_end + 3.0 / 24
+WITH NO DATA;
+CREATE INDEX calibrations_obs_id ON obsportal.calibrations (obs_id);
+REFRESH MATERIALIZED VIEW obsportal.calibrations;
+GRANT SELECT ON obsportal.calibrations TO obsportal_query;

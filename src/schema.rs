@@ -18,6 +18,10 @@ const TABLE_FILES: &[(&str, &str)] = &[
         include_str!("../schema/targets.toml"),
     ),
     (
+        "schema/calibrations.toml",
+        include_str!("../schema/calibrations.toml"),
+    ),
+    (
         "schema/summary.toml",
         include_str!("../schema/summary.toml"),
     ),

@@ -240,3 +240,94 @@ async fn each_targets_coverage_is_what_its_baselines_sampled() {
     );
     assert!(covered >= 10);
 }
+
+/// One observation as the exposures give it.
+struct Observation {
+    id: i32,
+    science: bool,
+    setup: String,
+    start: f64,
+    end: f64,
+}
+
+#[tokio::test]
+async fn science_observations_are_linked_to_the_calibrators_around_them() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "1500"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let observations: Vec<Observation> = db
+        .query(
+            "SELECT obs_id, obs_type = 'science',
+                    concat_ws('|', obs_program, instrument_name, instrument_mode, interferometer_stations),
+                    min(exp_mjd_start), max(coalesce(exp_mjd_end, exp_mjd_start))
+               FROM obsportal.exposures GROUP BY 1, 2, 3",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| Observation {
+            id: row.get(0),
+            science: row.get(1),
+            setup: row.get(2),
+            start: row.get(3),
+            end: row.get(4),
+        })
+        .collect();
+    // The nearest calibrator of the same setup on each side, within 3 hours, by brute force.
+    let mut expected = Vec::new();
+    for science in observations.iter().filter(|o| o.science) {
+        let calibrators = observations
+            .iter()
+            .filter(|o| !o.science && o.setup == science.setup);
+        let before = calibrators
+            .clone()
+            .filter(|c| c.start < science.start)
+            .max_by(|a, b| a.start.total_cmp(&b.start).then(a.id.cmp(&b.id)))
+            .filter(|c| c.end <= science.start && science.start - c.end < 3.0 / 24.0);
+        let after = calibrators
+            .filter(|c| c.start > science.start)
+            .min_by(|a, b| a.start.total_cmp(&b.start).then(a.id.cmp(&b.id)))
+            .filter(|c| c.start >= science.end && c.start - science.end < 3.0 / 24.0);
+        for (sequence, calibrator) in [("before", before), ("after", after)] {
+            if let Some(calibrator) = calibrator {
+                expected.push((science.id, sequence.to_string(), calibrator.id));
+            }
+        }
+    }
+    expected.sort();
+    let mut published: Vec<(i32, String, i32)> = db
+        .query(
+            "SELECT obs_id, sequence, cal_obs_id FROM obsportal.calibrations",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    published.sort();
+    assert!(published.len() >= 20, "{} links", published.len());
+    assert_eq!(published, expected);
+
+    // A science exposure's page names its calibrators and links to them.
+    let link = db
+        .query_one(
+            "SELECT x.exp_id, c.cal_exp_id, c.cal_target_name FROM obsportal.calibrations c
+               JOIN obsportal.exposures x ON x.obs_id = c.obs_id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (exp_id, cal_exp_id, cal_name): (String, String, String) =
+        (link.get(0), link.get(1), link.get(2));
+    let encoded: String = form_urlencoded::byte_serialize(exp_id.as_bytes()).collect();
+    let (status, page) = support::get(&server.url(&format!("/detail/exposure/{encoded}"))).await;
+    assert_eq!(status, 200);
+    let calibrators = &page[page.find("id=\"calibrators\"").expect("a calibrators list")..];
+    let cal_link: String = form_urlencoded::byte_serialize(cal_exp_id.as_bytes()).collect();
+    assert!(
+        calibrators.contains(&format!("/detail/exposure/{cal_link}\">{cal_name}</a>")),
+        "{calibrators}"
+    );
+}

@@ -37,6 +37,14 @@ async fn answer(state: &AppState, exp_id: String) -> Result<Response, ServiceErr
     let program: Option<String> = row.get("obs_program");
     let target_id: i32 = row.get("target_id");
     let target_name: String = row.get("target_name");
+    let obs_id: i32 = row.get("obs_id");
+    let calibrators = page_rows(
+        state,
+        "SELECT sequence, cal_exp_id, cal_target_name, gap_minutes, cal_target_id
+           FROM obsportal.calibrations WHERE obs_id = $1 ORDER BY sequence DESC",
+        vec![Box::new(obs_id)],
+    )
+    .await?;
     let descriptions = &published_table("exposures").columns;
     let body = html! {
         p {
@@ -46,6 +54,17 @@ async fn answer(state: &AppState, exp_id: String) -> Result<Response, ServiceErr
                 " · " a href=(format!("https://archive.eso.org/wdb/wdb/eso/sched_rep_arc/query?progid={}", urlencode(program))) { "Program " (program) " at ESO" }
                 " · " a href=(format!("/search?program_id={}", urlencode(program))) { "All exposures of this program" }
             }
+        }
+        @if !calibrators.is_empty() {
+            h2 { "Calibrators" }
+            ul #calibrators { @for cal in &calibrators {
+                li {
+                    (cal.get::<_, &str>(0)) ": "
+                    a href=(format!("/detail/exposure/{}", urlencode(cal.get(1)))) { (cal.get::<_, &str>(2)) }
+                    (format!(", {:.0} min ", cal.get::<_, f64>(3)))
+                    "(" a href=(format!("/detail/target/{}", cal.get::<_, i32>(4))) { "the calibrator" } ")"
+                }
+            } }
         }
         h2 { "Projected baselines" }
         @if baselines.is_empty() { p { "The header gives no projected baselines." } } @else { (uv_plot(&baselines)) }
