@@ -8,6 +8,8 @@
 --    included, refreshed by each import.
 -- 4. obsportal.calibrations, published: each science observation's calibrators, the
 --    CAL-SCI-CAL sequence, refreshed by each import.
+-- 5. obsportal.blocks, published: observation blocks as ASPRO2 groups exposures, with their
+--    sidereal time and hour angle ranges and baselines, refreshed by each import.
 
 ALTER TABLE obsportal.exposure
     ADD COLUMN lst_start     double precision,
@@ -237,6 +239,7 @@ BEGIN
             REFRESH MATERIALIZED VIEW obsportal.targets;
         END IF;
         REFRESH MATERIALIZED VIEW obsportal.calibrations;
+        REFRESH MATERIALIZED VIEW obsportal.blocks;
         PERFORM obsportal.compute_statistics();
     END IF;
 
@@ -465,3 +468,40 @@ WITH NO DATA;
 CREATE INDEX calibrations_obs_id ON obsportal.calibrations (obs_id);
 REFRESH MATERIALIZED VIEW obsportal.calibrations;
 GRANT SELECT ON obsportal.calibrations TO obsportal_query;
+
+-- Observation blocks as ASPRO2 groups exposures: same target, instrument, mode and stations,
+-- each exposure starting within 30 minutes of the end of the one before. Identified by their
+-- first exposure. Their sidereal time and hour angle from the first exposure's start to the
+-- last one's end, and the projected baselines at both ends.
+CREATE MATERIALIZED VIEW obsportal.blocks AS
+WITH ordered AS (
+    SELECT x.*,
+           x.exp_mjd_start - lag(coalesce(x.exp_mjd_end, x.exp_mjd_start)) OVER setup AS gap
+      FROM obsportal.exposures x
+    WINDOW setup AS (PARTITION BY target_id, instrument_name, instrument_mode, interferometer_stations
+                     ORDER BY exp_mjd_start, exp_id)
+), numbered AS (
+    SELECT o.*, count(*) FILTER (WHERE gap IS NULL OR gap > 30.0 / 1440) OVER (
+               PARTITION BY target_id, instrument_name, instrument_mode, interferometer_stations
+               ORDER BY exp_mjd_start, exp_id) AS block
+      FROM ordered o
+)
+SELECT (array_agg(exp_id ORDER BY exp_mjd_start, exp_id))[1] AS block_id,
+       target_id, min(target_name) AS target_name, min(target_ra) AS target_ra,
+       min(target_dec) AS target_dec, instrument_name, instrument_mode,
+       interferometer_stations, count(*) AS exposures,
+       min(exp_mjd_start) AS mjd_start, max(coalesce(exp_mjd_end, exp_mjd_start)) AS mjd_end,
+       (array_agg(exp_lst_start ORDER BY exp_mjd_start, exp_id))[1] AS lst_start,
+       (array_agg(exp_lst_end ORDER BY exp_mjd_start DESC, exp_id DESC))[1] AS lst_end,
+       (array_agg(exp_ha_start ORDER BY exp_mjd_start, exp_id))[1] AS ha_start,
+       (array_agg(exp_ha_end ORDER BY exp_mjd_start DESC, exp_id DESC))[1] AS ha_end,
+       (array_agg(exp_projected_baselines ORDER BY exp_mjd_start, exp_id))[1] AS baselines_start,
+       (array_agg(exp_projected_baselines ORDER BY exp_mjd_start DESC, exp_id DESC))[1] AS baselines_end
+  FROM numbered
+ GROUP BY target_id, instrument_name, instrument_mode, interferometer_stations, block
+WITH NO DATA;
+CREATE INDEX blocks_position ON obsportal.blocks
+    USING gist (spoint(radians(target_ra), radians(target_dec)));
+CREATE INDEX blocks_target ON obsportal.blocks (target_id);
+REFRESH MATERIALIZED VIEW obsportal.blocks;
+GRANT SELECT ON obsportal.blocks TO obsportal_query;

@@ -17,6 +17,7 @@ const TABLE_FILES: &[(&str, &str)] = &[
         "schema/targets.toml",
         include_str!("../schema/targets.toml"),
     ),
+    ("schema/blocks.toml", include_str!("../schema/blocks.toml")),
     (
         "schema/calibrations.toml",
         include_str!("../schema/calibrations.toml"),

@@ -193,6 +193,27 @@ async fn a_plan_summary_gives_each_targets_coverage() {
             row.get::<_, i64>(1).to_string()
         );
     }
+    // The plan's observation blocks: those of the targets found, in the plan's order.
+    let mut blocks_form = form.clone();
+    blocks_form[0] = ("summary", "blocks");
+    let (status, _, body) = post_form(&server.url("/search.votable"), &blocks_form).await;
+    assert_eq!(status, 200, "{body}");
+    let blocks = VoTable::parse(&body);
+    let ids: Vec<&str> = table.column("target_id");
+    let mut expected = Vec::new();
+    for id in &ids {
+        let rows = db
+            .query(
+                "SELECT block_id FROM obsportal.blocks WHERE target_id = $1::text::int ORDER BY mjd_start",
+                &[id],
+            )
+            .await
+            .unwrap();
+        expected.extend(rows.iter().map(|row| row.get::<_, String>(0)));
+    }
+    assert_eq!(blocks.column("block_id"), expected);
+    assert!(blocks.field_names().contains(&"lst_start"));
+
     // The single-target form, and a summary that would ignore a filter is refused.
     let (ra, dec) = (targets[0].1.to_string(), targets[0].2.to_string());
     let (status, _, body) = post_form(

@@ -331,3 +331,53 @@ async fn science_observations_are_linked_to_the_calibrators_around_them() {
         "{calibrators}"
     );
 }
+
+#[tokio::test]
+async fn blocks_group_exposures_as_aspro2_does() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&["--demo-rows", "1500"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    // Exposures by setup in time order; a new block after a pause of more than 30 minutes.
+    let rows = db
+        .query(
+            "SELECT exp_id, concat_ws('|', target_id, instrument_name, instrument_mode, interferometer_stations),
+                    exp_mjd_start, coalesce(exp_mjd_end, exp_mjd_start), exp_lst_start, exp_ha_end
+               FROM obsportal.exposures ORDER BY 2, exp_mjd_start, exp_id",
+            &[],
+        )
+        .await
+        .unwrap();
+    // (first exposure, exposures, LST at its start, HA at the last one's end)
+    let mut expected: Vec<(String, i64, Option<f64>, Option<f64>)> = Vec::new();
+    let mut previous: Option<(String, f64)> = None;
+    for row in &rows {
+        let (setup, start, end): (String, f64, f64) = (row.get(1), row.get(2), row.get(3));
+        let continues = previous.as_ref().is_some_and(|(last_setup, last_end)| {
+            *last_setup == setup && start - last_end <= 30.0 / 1440.0
+        });
+        if continues {
+            let block = expected.last_mut().unwrap();
+            block.1 += 1;
+            block.3 = row.get(5);
+        } else {
+            expected.push((row.get(0), 1, row.get(4), row.get(5)));
+        }
+        previous = Some((setup, end));
+    }
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    let published: Vec<(String, i64, Option<f64>, Option<f64>)> = db
+        .query(
+            "SELECT block_id, exposures, lst_start, ha_end FROM obsportal.blocks ORDER BY block_id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect();
+    assert!(
+        published.iter().any(|block| block.1 > 1),
+        "some blocks hold several exposures"
+    );
+    assert_eq!(published, expected);
+}

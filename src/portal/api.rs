@@ -57,16 +57,24 @@ async fn answer(
     // limits as TAP, the limit said before the table and OVERFLOW after it (DALI).
     let max_records =
         read_maxrec(parameters.single("maxrec")?).map_err(ServiceError::BadRequest)?;
-    // `summary=targets`: what was observed of each target found (obsportal.targets), rather
-    // than its exposures.
-    let summary = match parameters.get("summary") {
-        None => false,
-        Some(value) if value.eq_ignore_ascii_case("targets") => true,
-        Some(other) => return Err(ParameterError::invalid("summary", other, "targets").into()),
+    // `summary=targets` or `blocks`: what was observed of each target found, or its
+    // observation blocks, rather than its exposures.
+    let summary = match parameters.get("summary").map(str::to_ascii_lowercase) {
+        None => None,
+        Some(value) => Some(
+            SUMMARIES
+                .iter()
+                .find(|(name, ..)| *name == value)
+                .ok_or_else(|| ParameterError::invalid("summary", &value, "targets or blocks"))?,
+        ),
     };
-    let (mut fields, built) = if summary {
-        let fields = target_fields();
-        let built = target_summary(&search, &fields)?;
+    let (mut fields, built) = if let Some(&(name, table, order)) = summary {
+        let fields = published_table(table)
+            .columns
+            .iter()
+            .map(Field::from_column)
+            .collect::<Vec<_>>();
+        let built = summary_query(name, table, order, &search, &fields)?;
         (fields, built)
     } else {
         let fields = api_fields(all_fields);
@@ -120,36 +128,39 @@ pub fn query(search: &Search, fields: &[Field]) -> Query {
         .order_by("exp_id", false)
 }
 
-/// What `summary=targets` asks the database: each target found, from `obsportal.targets`,
-/// which counts every exposure: a search filtering them otherwise is refused, not half-answered.
-fn target_summary(search: &Search, fields: &[Field]) -> Result<Query, ServiceError> {
+/// The summaries the API answers: `summary` value, published table, order.
+const SUMMARIES: &[(&str, &str, &str)] = &[
+    ("targets", "targets", "target_id"),
+    ("blocks", "blocks", "mjd_start"),
+];
+
+/// What a summary asks the database: the rows of its published table found, which count every
+/// exposure: a search filtering them otherwise is refused, not half-answered.
+fn summary_query(
+    name: &str,
+    table: &str,
+    order: &str,
+    search: &Search,
+    fields: &[Field],
+) -> Result<Query, ServiceError> {
     let positions_only = Search {
         cone: search.cone,
         ..Search::default()
     };
     if *search != positions_only {
-        return Err(ServiceError::bad_request(
-            "summary=targets counts every exposure of each target: give positions only (ra, \
-             dec, radius, or a plan's targets), without other filters",
-        ));
+        return Err(ServiceError::bad_request(format!(
+            "summary={name} counts every exposure of each target: give positions only (ra, \
+             dec, radius, or a plan's targets), without other filters"
+        )));
     }
     let mut query = Query::select(
-        "obsportal.targets",
+        &format!("obsportal.{table}"),
         fields.iter().map(|field| field.name.as_str()),
     );
     if let Some(condition) = search.cone_condition() {
         query = query.filter(condition);
     }
-    Ok(query.order_by("target_id", false))
-}
-
-/// The FIELDs of `summary=targets`: `obsportal.targets` as `schema/targets.toml` describes it.
-fn target_fields() -> Vec<Field> {
-    published_table("targets")
-        .columns
-        .iter()
-        .map(Field::from_column)
-        .collect()
+    Ok(query.order_by(order, false))
 }
 
 /// The FIELDs the API sends, in order: text as unicodeChar as ObsPortal always did, and no
