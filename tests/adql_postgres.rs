@@ -150,7 +150,7 @@ async fn cone_and_distance_queries_use_the_gist_index() {
         // With its numbers as parameters, the statement's generic plan (the one PostgreSQL
         // reuses after five runs) must use the index too.
         let translation = adql::translate_with_parameters(adql, catalog).unwrap();
-        let (types, values) = sql_parameters(&translation);
+        let (types, values) = support::sql_parameters(&translation);
         db.batch_execute(&format!(
             "SET plan_cache_mode = force_generic_plan; PREPARE cone ({types}) AS {}",
             translation.sql
@@ -240,7 +240,7 @@ async fn repeated_cone_searches_settle_on_one_generic_plan() {
     let mut last_values = String::new();
     for (run, &position) in positions.iter().enumerate() {
         let translation = adql::translate_with_parameters(&adql(position), catalog).unwrap();
-        let (types, values) = sql_parameters(&translation);
+        let (types, values) = support::sql_parameters(&translation);
         if run == 0 {
             let prepare = format!("PREPARE cone ({types}) AS {}", translation.sql);
             db.batch_execute(&prepare).await.unwrap();
@@ -276,23 +276,6 @@ async fn repeated_cone_searches_settle_on_one_generic_plan() {
     for line in per_row {
         assert!(!line.contains("($"), "computed row by row: {line}\n{plan}");
     }
-}
-
-/// The parameters of a translation as SQL PREPARE and EXECUTE write them: types and values.
-fn sql_parameters(translation: &adql::Translation) -> (String, String) {
-    let (types, values): (Vec<&str>, Vec<String>) = translation
-        .parameters
-        .iter()
-        .map(|literal| {
-            let value = match literal {
-                adql::Literal::Int4(v) => v.to_string(),
-                adql::Literal::Int8(v) => v.to_string(),
-                adql::Literal::Float8(v) => format!("{v:?}"),
-            };
-            (literal.sql_type(), value)
-        })
-        .unzip();
-    (types.join(", "), values.join(", "))
 }
 
 async fn explain(db: &tokio_postgres::Client, sql: &str) -> String {

@@ -58,27 +58,15 @@ async fn plan(db: &tokio_postgres::Client, adql: &str) -> String {
     let mut text: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
     // The generic plan of the same query with its numbers as parameters, as TAP runs it.
     let translation = adql::translate_with_parameters(adql, catalog).unwrap();
-    let (types, values): (Vec<_>, Vec<_>) = translation
-        .parameters
-        .iter()
-        .map(|literal| {
-            let value = match literal {
-                adql::Literal::Int4(v) => v.to_string(),
-                adql::Literal::Int8(v) => v.to_string(),
-                adql::Literal::Float8(v) => format!("{v:?}"),
-            };
-            (literal.sql_type(), value)
-        })
-        .unzip();
+    let (types, values) = support::sql_parameters(&translation);
     db.batch_execute(&format!(
-        "SET plan_cache_mode = force_generic_plan; PREPARE uv ({}) AS {}",
-        types.join(", "),
+        "SET plan_cache_mode = force_generic_plan; PREPARE uv ({types}) AS {}",
         translation.sql
     ))
     .await
     .unwrap();
     let rows = db
-        .query(&format!("EXPLAIN EXECUTE uv ({})", values.join(", ")), &[])
+        .query(&format!("EXPLAIN EXECUTE uv ({values})"), &[])
         .await
         .unwrap();
     text.push("-- generic:".into());

@@ -307,14 +307,18 @@ impl Search {
                 target.clone(),
             ));
         }
-        if let Some(from) = self.mjd_from {
-            query = query.filter(Condition::AtLeast(
-                "exp_mjd_start".into(),
-                Value::Number(from),
-            ));
-        }
-        if let Some(to) = self.mjd_to {
-            query = query.filter(Condition::AtMost("exp_mjd_start".into(), Value::Number(to)));
+        // Numeric bounds: (column, at least, at most).
+        for (column, low, high) in [
+            ("exp_mjd_start", self.mjd_from, self.mjd_to),
+            ("exp_seeing", None, self.seeing_max),
+            ("exp_tau0", self.tau0_min, None),
+        ] {
+            if let Some(low) = low {
+                query = query.filter(Condition::AtLeast(column.into(), Value::Number(low)));
+            }
+            if let Some(high) = high {
+                query = query.filter(Condition::AtMost(column.into(), Value::Number(high)));
+            }
         }
         let instant =
             |at: DateTime<Utc>| Value::Timestamp(at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
@@ -347,15 +351,6 @@ impl Search {
                     uv.into_iter().chain(ranges).collect(),
                 ));
             query = query.filter(Condition::In("exp_id".into(), Box::new(baselines)));
-        }
-        if let Some(seeing) = self.seeing_max {
-            query = query.filter(Condition::AtMost(
-                "exp_seeing".into(),
-                Value::Number(seeing),
-            ));
-        }
-        if let Some(tau0) = self.tau0_min {
-            query = query.filter(Condition::AtLeast("exp_tau0".into(), Value::Number(tau0)));
         }
         query
     }

@@ -1,6 +1,7 @@
 //! `/detail/target/{target_id}`: what was observed of one target. Its summary and (u, v)
 //! coverage (`obsportal.targets`), the (u, v) tracks of all its baselines coloured by
-//! instrument, and its observation blocks with the sidereal times and hour angles they span.
+//! instrument, and its observation blocks (`obsportal.blocks`, grouped as ASPRO2 groups
+//! exposures) with the sidereal times and hour angles they span.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -53,15 +54,10 @@ async fn answer(state: &AppState, target_id: String) -> Result<Response, Service
     .await?;
     let blocks = page_rows(
         state,
-        "SELECT obs_id, instrument_name, instrument_mode, interferometer_stations,
-                min(exp_mjd_start), count(*),
-                (array_agg(exp_lst_start ORDER BY exp_mjd_start))[1],
-                (array_agg(exp_lst_end ORDER BY exp_mjd_start DESC))[1],
-                (array_agg(exp_ha_start ORDER BY exp_mjd_start))[1],
-                (array_agg(exp_ha_end ORDER BY exp_mjd_start DESC))[1]
-           FROM obsportal.exposures WHERE target_id = $1
-          GROUP BY obs_id, instrument_name, instrument_mode, interferometer_stations
-          ORDER BY min(exp_mjd_start) DESC LIMIT $2",
+        "SELECT block_id, instrument_name, instrument_mode, interferometer_stations,
+                mjd_start, exposures, lst_start, lst_end, ha_start, ha_end
+           FROM obsportal.blocks WHERE target_id = $1
+          ORDER BY mjd_start DESC LIMIT $2",
         vec![Box::new(id), Box::new(MAX_BLOCKS + 1)],
     )
     .await?;
@@ -123,7 +119,7 @@ async fn answer(state: &AppState, target_id: String) -> Result<Response, Service
             } }
             tbody { @for row in blocks.iter().take(MAX_BLOCKS as usize) {
                 tr {
-                    td { a href=(format!("/search?ra={ra}&dec={dec}&radius=10&instrument={}", urlencode(row.get(1)))) { (date(row.get(4))) } }
+                    td { a href=(format!("/detail/exposure/{}", urlencode(row.get(0)))) { (date(row.get(4))) } }
                     td { (row.get::<_, &str>(1)) }
                     td { (row.get::<_, Option<&str>>(2).unwrap_or("")) }
                     td { (row.get::<_, Option<&str>>(3).unwrap_or("")) }

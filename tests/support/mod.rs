@@ -427,3 +427,21 @@ pub async fn post(url: &str, content_type: &str, body: String) -> (u16, String, 
         .unwrap_or_default();
     (status, content_type, response.text().await.unwrap())
 }
+
+/// A translation's parameters as SQL text for PREPARE and EXECUTE: their types and values,
+/// each comma-separated.
+pub fn sql_parameters(translation: &adql::Translation) -> (String, String) {
+    let (types, values): (Vec<&str>, Vec<String>) = translation
+        .parameters
+        .iter()
+        .map(|literal| {
+            let value = match literal {
+                adql::Literal::Int4(v) => v.to_string(),
+                adql::Literal::Int8(v) => v.to_string(),
+                adql::Literal::Float8(v) => format!("{v:?}"),
+            };
+            (literal.sql_type(), value)
+        })
+        .unzip();
+    (types.join(", "), values.join(", "))
+}
