@@ -156,12 +156,17 @@ CREATE FUNCTION obsportal.uv_sector(
             OR obsportal.uv_in_sector(u2, v2, length_min, length_max, angle_min, angle_max))
 $$;
 
--- The staged headers carry the sky columns and the baselines are written with the exposures.
+-- The staged headers carry the sky columns and the baselines are written with the exposures;
+-- date_updated is when the import took its lock (for the change feed), not when it began.
 CREATE OR REPLACE FUNCTION obsportal.apply_staged_headers(
     import bigint, target_radius_deg double precision, observation_gap_days double precision
 ) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
+    -- When the exposures changed, as the change feed sees it: taken here, after the import's
+    -- lock (imports are serialised), so that timestamps follow the order imports commit in and
+    -- a client polling by timestamp never misses an import that committed after it looked.
+    applied_at      timestamptz := clock_timestamp();
     new_headers     integer;
     changed_headers integer;
     new_targets     integer := 0;
@@ -212,7 +217,7 @@ BEGIN
         SELECT exposure_id, dp_id, interferometer, instrument_name, instrument_mode, instrument_submode,
                program_id, ob_id, obs_type, target_name, ra, dec, mjd_start, mjd_end, exptime, stations,
                projected_baselines, projected_baselines_text, tau0, temperature, seeing,
-               validation_level, validation_log, now(), date_release, target_id,
+               validation_level, validation_log, applied_at, date_release, target_id,
                lst_start, lst_end, ha_start, ha_end, airmass_start, airmass_end
           FROM changed_header WHERE drop_reason IS NULL;
         -- (The baselines of exposures deleted above went with them: ON DELETE CASCADE.)
@@ -378,12 +383,14 @@ GRANT SELECT ON obsportal.exposures, ivoa.obscore TO obsportal_query;
 
 -- The cell of a grid of `size` [m] that a (u, v) point falls in, as one number; a point and
 -- its mirror image (-u, -v) are the same sample, so the lower half plane is folded onto the
--- upper one first.
+-- upper one first. One expression, which PostgreSQL inlines (a call per baseline end costs
+-- seconds on millions).
 CREATE FUNCTION obsportal.uv_cell(u double precision, v double precision, size double precision)
 RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT floor(f.u / size)::bigint * 1000000 + floor(f.v / size)::bigint
-      FROM (SELECT CASE WHEN v < 0 OR (v = 0 AND u < 0) THEN -u ELSE u END AS u,
-                   abs(v) AS v) AS f
+    SELECT CASE WHEN v < 0 OR (v = 0 AND u < 0)
+                THEN floor(-u / size)::bigint * 1000000 + floor(-v / size)::bigint
+                ELSE floor(u / size)::bigint * 1000000 + floor(v / size)::bigint
+           END
 $$;
 
 -- What was observed of each target: counts, dates, instruments, configurations, the hour

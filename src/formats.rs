@@ -130,7 +130,9 @@ impl Format {
             Format::Tsv => Box::new(
                 CsvWriter::with_separator(out, fields, style, Separator::Tab).expect(memory),
             ),
-            Format::Json => Box::new(JsonWriter::start(out, fields, style).expect(memory)),
+            Format::Json => {
+                Box::new(JsonWriter::start(out, preamble, fields, style).expect(memory))
+            }
         }
     }
 }

@@ -57,6 +57,8 @@ pub enum Condition {
     Equal(String, Value),
     AtLeast(String, Value),
     AtMost(String, Value),
+    Greater(String, Value),
+    Less(String, Value),
     /// The column's text equals this one, letters of either case alike.
     EqualIgnoringCase(String, String),
     /// The position in two columns lies within a cone.
@@ -65,6 +67,8 @@ pub enum Condition {
     HasWord(String, String),
     /// At least one of these holds.
     AnyOf(Vec<Condition>),
+    /// All of these hold (inside an `AnyOf`).
+    AllOf(Vec<Condition>),
     /// A function whose value is 1 or 0 (a predicate) is 1 for these arguments.
     Holds(String, Vec<Argument>),
     /// The column's value is among the rows of a one-column query.
@@ -345,6 +349,8 @@ fn write_condition(f: &mut fmt::Formatter<'_>, condition: &Condition, names: Nam
         Condition::Equal(column, value) => write_comparison(f, column, "=", value, names),
         Condition::AtLeast(column, value) => write_comparison(f, column, ">=", value, names),
         Condition::AtMost(column, value) => write_comparison(f, column, "<=", value, names),
+        Condition::Greater(column, value) => write_comparison(f, column, ">", value, names),
+        Condition::Less(column, value) => write_comparison(f, column, "<", value, names),
         Condition::EqualIgnoringCase(column, text) => {
             f.write_str("LOWER(")?;
             names.write(f, column)?;
@@ -356,11 +362,15 @@ fn write_condition(f: &mut fmt::Formatter<'_>, condition: &Condition, names: Nam
             names.write(f, column)?;
             write!(f, " || ' ' LIKE {}", string(&format!("% {word} %")))
         }
-        Condition::AnyOf(conditions) => {
+        Condition::AnyOf(conditions) | Condition::AllOf(conditions) => {
+            let joint = match condition {
+                Condition::AnyOf(_) => " OR ",
+                _ => " AND ",
+            };
             f.write_char('(')?;
             for (index, condition) in conditions.iter().enumerate() {
                 if index > 0 {
-                    f.write_str(" OR ")?;
+                    f.write_str(joint)?;
                 }
                 write_condition(f, condition, names)?;
             }

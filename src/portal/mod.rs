@@ -2,6 +2,7 @@
 //! (server-rendered HTML that works without JavaScript).
 
 pub mod api;
+mod changes;
 mod detail;
 mod home;
 mod layout;
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home::home))
         .route("/search", get(search_page::search_page))
         .route("/lists", get(lists::lists))
+        .route("/changes", get(changes::changes))
         .route("/detail/exposure/{exp_id}", get(detail::exposure))
         .route("/detail/target/{target_id}", get(target::target))
         .route(

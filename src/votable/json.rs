@@ -1,12 +1,15 @@
 //! JSON: `{"metadata": [FIELD-like objects], "data": [[row], ...], "query_status": "OK"}`,
-//! written as rows come. The status comes last, so an error after the first row is reported
+//! written as rows come, with `"params": {name: value}` first when the answer has PARAMs (the
+//! change feed's `next`, the API's `maxrec`). The status comes last, so an error after the first row is reported
 //! there (`"query_status": "ERROR", "error": "..."`), and OVERFLOW likewise.
 
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::{take_keeping_capacity, Cell, Field, QueryStatus, ResultWriter, TimestampStyle};
+use super::{
+    take_keeping_capacity, Cell, Field, Preamble, QueryStatus, ResultWriter, TimestampStyle,
+};
 
 pub struct JsonWriter<W: Write> {
     out: W,
@@ -15,7 +18,12 @@ pub struct JsonWriter<W: Write> {
 }
 
 impl<W: Write> JsonWriter<W> {
-    pub fn start(mut out: W, fields: &[Field], timestamps: TimestampStyle) -> io::Result<Self> {
+    pub fn start(
+        mut out: W,
+        preamble: &Preamble,
+        fields: &[Field],
+        timestamps: TimestampStyle,
+    ) -> io::Result<Self> {
         let metadata: Vec<Value> = fields
             .iter()
             .map(|f| {
@@ -23,7 +31,18 @@ impl<W: Write> JsonWriter<W> {
                        "xtype": f.xtype, "unit": f.unit, "ucd": f.ucd, "utype": f.utype, "description": f.description})
             })
             .collect();
-        out.write_all(b"{\"metadata\":")?;
+        out.write_all(b"{")?;
+        if !preamble.params.is_empty() {
+            let params: serde_json::Map<String, Value> = preamble
+                .params
+                .iter()
+                .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+                .collect();
+            out.write_all(b"\"params\":")?;
+            serde_json::to_writer(&mut out, &params)?;
+            out.write_all(b",\n")?;
+        }
+        out.write_all(b"\"metadata\":")?;
         serde_json::to_writer(&mut out, &metadata)?;
         out.write_all(b",\n\"data\":[")?;
         Ok(JsonWriter {
@@ -102,7 +121,12 @@ mod tests {
                 ..Field::new("x", Datatype::Double, None)
             },
         ];
-        let mut writer = JsonWriter::start(Vec::new(), &fields, TimestampStyle::Dali).unwrap();
+        let preamble = Preamble {
+            params: vec![("next".into(), "/changes?since=x".into())],
+            infos: vec![],
+        };
+        let mut writer =
+            JsonWriter::start(Vec::new(), &preamble, &fields, TimestampStyle::Dali).unwrap();
         writer
             .write_row(&[Cell::Text("a\"b"), Cell::Double(1.5)])
             .unwrap();
@@ -114,5 +138,6 @@ mod tests {
         assert_eq!(value["metadata"][1]["unit"], "deg");
         assert_eq!(value["data"], json!([["a\"b", 1.5], [null, null]]));
         assert_eq!(value["query_status"], "OVERFLOW");
+        assert_eq!(value["params"]["next"], "/changes?since=x");
     }
 }
