@@ -246,6 +246,10 @@ async fn a_changed_header_updates_its_exposure_and_only_it() {
     let db = workspace.connect("obsportal", "obsportal").await;
     let query = "SELECT exp_id, exp_seeing, exp_date_updated, obs_id FROM obsportal.exposures ORDER BY exp_id";
     let before = db.query(query, &[]).await.unwrap();
+    let baselines =
+        "SELECT exp_id, station1, station2, length_start FROM obsportal.baselines ORDER BY 1, 2, 3";
+    let baselines_before = db.query(baselines, &[]).await.unwrap();
+    assert!(!baselines_before.is_empty());
 
     // The second science exposure gets a new seeing value at its start.
     let text = fs::read_to_string(header_file("night.hdr")).unwrap();
@@ -272,6 +276,14 @@ async fn a_changed_header_updates_its_exposure_and_only_it() {
         "{summary}"
     );
     let after = db.query(query, &[]).await.unwrap();
+    // The changed exposure's baselines were written again, once: the same rows.
+    let baselines_after = db.query(baselines, &[]).await.unwrap();
+    let rows = |rows: &[tokio_postgres::Row]| -> Vec<(String, String, String, Option<f64>)> {
+        rows.iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect()
+    };
+    assert_eq!(rows(&baselines_after), rows(&baselines_before));
     for (old, new) in before.iter().zip(&after) {
         let id: &str = old.get(0);
         assert_eq!(
