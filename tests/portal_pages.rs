@@ -254,3 +254,59 @@ async fn configuration_time_baseline_and_condition_filters_count_what_sql_counts
         );
     }
 }
+
+/// A PI follows a program: its nights on a page, under either spelling of an old-style id,
+/// and as an Atom feed; a target's nights as a feed too.
+#[tokio::test]
+async fn a_program_is_followed_night_by_night_on_a_page_and_by_feed() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "300"]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    // The program with most nights, nights counted here from Paranal's longitude (-70.405).
+    let row = db
+        .query_one(
+            "SELECT obs_program, count(DISTINCT floor(exp_mjd_start - 70.405 / 360 - 0.5)),
+                    count(*)
+               FROM obsportal.exposures WHERE interferometer_name = 'VLTI' AND obs_program IS NOT NULL
+              GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (program, nights, exposures): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    assert!(nights >= 2, "{program}: {nights} nights");
+    let encoded: String = form_urlencoded::byte_serialize(program.as_bytes()).collect();
+    let (status, page) = get(&server.url(&format!("/program/{encoded}"))).await;
+    assert_eq!(status, 200, "{page}");
+    let table = &page[page.find("id=\"nights\"").unwrap()..];
+    assert_eq!(table.matches("<tr>").count() as i64, 1 + nights, "{table}");
+    assert!(page.contains(&format!("{exposures} exposures in {nights} nights")));
+    if let Some(short) = program.strip_prefix('0') {
+        let short: String = form_urlencoded::byte_serialize(short.as_bytes()).collect();
+        let (status, again) = get(&server.url(&format!("/program/{short}"))).await;
+        assert_eq!(status, 200);
+        assert!(again.contains(&format!("Program {program}")));
+    }
+    let (status, missing) = get(&server.url("/program/0999.Z-9999%28Z%29")).await;
+    assert_eq!(status, 404, "{missing}");
+
+    // The feed: one entry per night (up to 50), each updated when its exposures changed.
+    let (status, feed) = get(&server.url(&format!("/program/{encoded}/feed.atom"))).await;
+    assert_eq!(status, 200);
+    assert!(feed.starts_with("<?xml") && feed.contains("http://www.w3.org/2005/Atom"));
+    support::assert_well_formed_xml(&feed);
+    assert_eq!(feed.matches("<entry>").count() as i64, nights.min(50));
+    assert_eq!(feed.matches("<updated>").count() as i64, 1 + nights.min(50));
+
+    let target: i32 = db
+        .query_one(
+            "SELECT target_id FROM obsportal.targets ORDER BY exposures DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let (status, feed) = get(&server.url(&format!("/detail/target/{target}/feed.atom"))).await;
+    assert_eq!(status, 200);
+    assert!(feed.contains("<entry>"), "{feed}");
+}

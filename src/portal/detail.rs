@@ -53,6 +53,7 @@ async fn answer(state: &AppState, exp_id: String) -> Result<Response, ServiceErr
             @if let Some(program) = &program {
                 " · " a href=(format!("https://archive.eso.org/wdb/wdb/eso/sched_rep_arc/query?progid={}", urlencode(program))) { "Program " (program) " at ESO" }
                 " · " a href=(format!("/search?program_id={}", urlencode(program))) { "All exposures of this program" }
+                " · " a href=(format!("/program/{}", urlencode(program))) { "Its nights" }
             }
         }
         @if !calibrators.is_empty() {

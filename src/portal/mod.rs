@@ -8,6 +8,7 @@ mod home;
 mod layout;
 mod lists;
 mod plan;
+mod program;
 pub mod search;
 pub mod search_page;
 mod svg;
@@ -31,6 +32,12 @@ pub fn router() -> Router<AppState> {
         .route("/changes", get(changes::changes))
         .route("/detail/exposure/{exp_id}", get(detail::exposure))
         .route("/detail/target/{target_id}", get(target::target))
+        .route(
+            "/detail/target/{target_id}/feed.atom",
+            get(program::target_feed),
+        )
+        .route("/program/{id}", get(program::program))
+        .route("/program/{id}/feed.atom", get(program::program_feed))
         .route(
             "/search.votable",
             get(api::search_votable).post(api::search_votable),

@@ -88,7 +88,8 @@ async fn answer(state: &AppState, target_id: String) -> Result<Response, Service
         p {
             (format!("RA {ra:.5}, Dec {dec:.5} [deg]")) " · "
             a href=(format!("/search?ra={ra}&dec={dec}&radius=10")) { "Its exposures" } " · "
-            a href=(format!("/search.votable?summary=targets&ra={ra}&dec={dec}")) { "This summary as VOTable" }
+            a href=(format!("/search.votable?summary=targets&ra={ra}&dec={dec}")) { "This summary as VOTable" } " · "
+            a href=(format!("/detail/target/{id}/feed.atom")) { "Atom feed" }
         }
         table #summary { tbody {
             tr { th { "Exposures" } td { (summary.get::<_, i64>(3)) } }

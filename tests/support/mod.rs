@@ -445,3 +445,24 @@ pub fn sql_parameters(translation: &adql::Translation) -> (String, String) {
         .unzip();
     (types.join(", "), values.join(", "))
 }
+
+/// Panics unless `text` is well-formed XML (every element closed, nothing left open).
+pub fn assert_well_formed_xml(text: &str) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().check_end_names = true;
+    let mut depth = 0i64;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(_)) => depth += 1,
+            Ok(Event::End(_)) => depth -= 1,
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(error) => panic!(
+                "not well-formed XML at {}: {error}\n{text}",
+                reader.buffer_position()
+            ),
+        }
+    }
+    assert_eq!(depth, 0, "unclosed elements\n{text}");
+}
