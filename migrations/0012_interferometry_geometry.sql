@@ -274,7 +274,9 @@ BEGIN
 END $$;
 
 -- The published exposures gain the sky columns: the view is made again, with its indexes
--- (0003, 0006), ObsCore over it and the query role's grants.
+-- (0003, 0006), ObsCore over it and the query role's grants. ObsCore's access_url is now the
+-- exposure's DataLink links document, on the service's public URL (the setting
+-- obsportal.public_url, which the server gives its query connections).
 DROP MATERIALIZED VIEW obsportal.exposures CASCADE;
 CREATE MATERIALIZED VIEW obsportal.exposures AS
 SELECT e.id                        AS exp_id,
@@ -348,8 +350,9 @@ SELECT 'visibility'::text                                  AS dataproduct_type,
        ('ESO/VLTI/' || x.instrument_name)::text            AS obs_collection,
        x.exp_header_id                                     AS obs_id,
        ('ivo://eso.org/ID?' || x.exp_header_id)::text       AS obs_publisher_did,
-       ('https://archive.eso.org/hdr?DpId=' || x.exp_header_id)::text AS access_url,
-       'text/html'::text                                   AS access_format,
+       (coalesce(current_setting('obsportal.public_url', true), '')
+         || '/datalink?ID=' || x.exp_id)::text             AS access_url,
+       'application/x-votable+xml;content=datalink'::text  AS access_format,
        NULL::bigint                                        AS access_estsize,
        x.target_name                                       AS target_name,
        x.target_ra                                         AS s_ra,

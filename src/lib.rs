@@ -1,6 +1,7 @@
 //! obsportal: an IVOA TAP/ADQL server and observation portal for optical-interferometry
 //! observations. See ARCHITECTURE.md for the map.
 
+pub mod datalink;
 pub mod db;
 pub mod formats;
 pub mod geometry;

@@ -68,6 +68,7 @@ impl DatabaseArgs {
             query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
             job_connections: 2,
             job_timeout: std::time::Duration::from_secs(3600),
+            public_url: None,
         }
     }
 }
@@ -230,6 +231,10 @@ enum Command {
         /// trusted and every job is anonymous.
         #[arg(long, env = "OBSPORTAL_USER_HEADER")]
         user_header: Option<axum::http::HeaderName>,
+        /// The URL clients reach the service at (behind a reverse proxy, its public one), for
+        /// the links the database writes (ObsCore's access_url). Unset: the address listened on.
+        #[arg(long, env = "OBSPORTAL_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Ingest ESO headers: header text files, FITS files, directories, .tar(.gz) bundles.
     Ingest {
@@ -316,6 +321,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             client_queries,
             client_address_header,
             user_header,
+            public_url,
         } => {
             let mut settings = database.settings();
             settings.query_timeout = std::time::Duration::from_secs(query_timeout);
@@ -326,6 +332,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 settings.page_connections = connections.into();
             }
             let jobs = jobs.settings();
+            settings.public_url = public_url.map(|url| url.trim_end_matches('/').to_string());
             settings.job_connections = jobs.workers;
             settings.job_timeout = std::time::Duration::from_secs(jobs.max_duration.into());
             let service = Service {
@@ -447,6 +454,17 @@ async fn serve(
         listener.local_addr()?
     );
     startup.phase("opening the database");
+    // Where clients reach the service, for what the database writes of it (ObsCore's
+    // access_url): as the operator says, else the address listened on.
+    let mut settings = settings.clone();
+    if settings.public_url.is_none() {
+        let mut address = listener.local_addr()?;
+        if address.ip().is_unspecified() {
+            address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        settings.public_url = Some(format!("http://{address}"));
+    }
+    let settings = &settings;
     let db = Database::open(settings).await?;
     let result = serve_with(
         &db, listener, startup, settings, demo_rows, service, shutdown,

@@ -25,13 +25,16 @@ pub fn router() -> Router<AppState> {
 
 async fn cone_search(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     parameters: Result<Parameters, ParameterError>,
 ) -> Response {
-    Surface::ConeSearch.answer(answer(state, parameters).await)
+    let datalink = crate::datalink::endpoint(&headers);
+    Surface::ConeSearch.answer(answer(state, datalink, parameters).await)
 }
 
 async fn answer(
     state: AppState,
+    datalink: String,
     parameters: Result<Parameters, ParameterError>,
 ) -> Result<Response, ServiceError> {
     let request = ConeRequest::read(&parameters?)?;
@@ -41,6 +44,7 @@ async fn answer(
     let preamble = Preamble {
         params: vec![],
         infos: vec![("QUERY_STATUS".into(), "OK".into())],
+        datalink: Some(datalink),
     };
     Ok(prepared
         .stream(

@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/tap", crate::tap::router(tap_body))
         .merge(crate::portal::router())
         .merge(crate::scs::router())
+        .merge(crate::datalink::router())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::http::MAX_BODY_BYTES,

@@ -168,6 +168,7 @@ async fn every_surface_answers_its_cases_in_process() {
         query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
         job_connections: 2,
         job_timeout: std::time::Duration::from_secs(3600),
+        public_url: Some("http://obsportal.example".into()),
     };
     let database = Database::open(&settings).await.unwrap();
     let mut client = database.pool().get().await.unwrap();

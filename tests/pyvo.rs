@@ -35,5 +35,5 @@ async fn pyvo_scenarios_pass() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.status.success(), "{report}");
-    assert!(report.contains("15 passed"), "{report}");
+    assert!(report.contains("16 passed"), "{report}");
 }

@@ -132,9 +132,20 @@ async fn the_reader_pool_is_read_only_restricted_and_timed() {
         query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
         job_connections: 2,
         job_timeout: std::time::Duration::from_secs(3600),
+        public_url: Some("https://obsportal.example/vo".into()),
     };
     let database = obsportal::db::Database::open(&settings).await.unwrap();
     let reader = database.reader().pool.get().await.unwrap();
+    // ObsCore links to the DataLink document on the public URL the connections carry.
+    let access_url: String = reader
+        .query_one("SELECT access_url FROM ivoa.obscore LIMIT 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        access_url.starts_with("https://obsportal.example/vo/datalink?ID="),
+        "{access_url}"
+    );
     let who: String = reader
         .query_one("SELECT current_user::text", &[])
         .await
@@ -185,6 +196,7 @@ async fn user_queries_go_to_the_reader_database_when_one_is_given() {
         query_timeout: obsportal::db::DEFAULT_QUERY_TIMEOUT,
         job_connections: 1,
         job_timeout: std::time::Duration::from_secs(3600),
+        public_url: None,
     };
     let database = obsportal::db::Database::open(&settings).await.unwrap();
     for (pool, expected) in [

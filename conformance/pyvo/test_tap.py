@@ -168,3 +168,30 @@ def test_a_user_lists_their_jobs_with_filters():
     assert pyvo.dal.TAPService(TAP_URL).get_job_list() == []
     pending.delete()
     done.delete()
+
+
+def test_datalink_from_any_row(service):
+    # Every result row with exp_id or obs_publisher_did leads to its links through the
+    # service descriptor the result carries: the raw file and calibrations at ESO, the
+    # (u,v) preview, the program, the page here.
+    result = service.search(
+        "SELECT exp_id, target_name FROM obsportal.exposures WHERE target_name = 'HD 45677'"
+    )
+    assert len(result) == 3
+    seen = 0
+    for row, links in zip(result, result.iter_datalinks()):
+        assert links.status[0] == "OK"
+        by_semantics = {link.semantics: link for link in links}
+        assert {"#this", "#calibration", "#preview", "#auxiliary"} <= set(by_semantics)
+        assert row["exp_id"][:-2] in by_semantics["#this"].access_url
+        assert by_semantics["#preview"].content_type == "image/svg+xml"
+        seen += 1
+    assert seen == 3
+    # ObsCore rows too, by publisher DID, and access_url is the same links document.
+    obscore = service.search("SELECT TOP 2 obs_publisher_did, access_url, access_format FROM ivoa.obscore")
+    for row, links in zip(obscore, obscore.iter_datalinks()):
+        assert row["access_format"] == "application/x-votable+xml;content=datalink"
+        assert row["access_url"].startswith("http")
+        assert "#this" in [link.semantics for link in links]
+        again = pyvo.dal.adhoc.DatalinkResults.from_result_url(row["access_url"])
+        assert sorted(link.access_url for link in again) == sorted(link.access_url for link in links)

@@ -50,6 +50,9 @@ pub struct DbSettings {
     /// its own).
     pub job_connections: usize,
     pub job_timeout: Duration,
+    /// The service's public URL, which published views that link to it read (ObsCore's
+    /// access_url) as the setting `obsportal.public_url` of the query connections.
+    pub public_url: Option<String>,
 }
 
 /// Twice the CPUs and two: enough to keep them busy while some queries wait on the network.
@@ -116,7 +119,11 @@ impl Database {
             None => config.clone(),
         };
         let query_pool = |name, connections, timeout| QueryPool {
-            pool: build_pool(name, reader_config(&replica, timeout), connections),
+            pool: build_pool(
+                name,
+                reader_config(&replica, timeout, settings.public_url.as_deref()),
+                connections,
+            ),
             timeout,
         };
         let reader = query_pool(
@@ -195,13 +202,21 @@ impl Database {
     }
 }
 
-fn reader_config(owner: &tokio_postgres::Config, timeout: Duration) -> tokio_postgres::Config {
+fn reader_config(
+    owner: &tokio_postgres::Config,
+    timeout: Duration,
+    public_url: Option<&str>,
+) -> tokio_postgres::Config {
     let mut config = owner.clone();
     let mut options = owner.get_options().map(str::to_string).unwrap_or_default();
     options.push_str(&format!(
         " -c default_transaction_read_only=on -c statement_timeout={} -c role={READER_ROLE}",
         timeout.as_millis()
     ));
+    // A URL has no spaces (which separate options) nor backslashes (which escape them).
+    if let Some(url) = public_url.filter(|url| !url.contains([' ', '\\'])) {
+        options.push_str(&format!(" -c obsportal.public_url={url}"));
+    }
     config.options(options.trim());
     config
 }

@@ -127,7 +127,9 @@ async fn execute(jobs: &Jobs, job: &Job) -> End {
         files,
     };
     let response = match TapRequest::read(&parameters) {
-        Ok(request) => request.run(&inner.runner, &inner.uploads).await,
+        // The job's result is kept: it names no host it was asked from, and so no DataLink
+        // endpoint either.
+        Ok(request) => request.run(&inner.runner, &inner.uploads, None).await,
         Err(error) => Err(error),
     };
     let response = match response {

@@ -21,13 +21,16 @@ use crate::votable::{Datatype, Field, Preamble, TimestampStyle};
 
 pub(super) async fn search_votable(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     parameters: Result<Parameters, ParameterError>,
 ) -> Response {
-    Surface::Text.answer(answer(state, parameters).await)
+    let datalink = crate::datalink::endpoint(&headers);
+    Surface::Text.answer(answer(state, datalink, parameters).await)
 }
 
 async fn answer(
     state: AppState,
+    datalink: String,
     parameters: Result<Parameters, ParameterError>,
 ) -> Result<Response, ServiceError> {
     let parameters = parameters?;
@@ -108,6 +111,7 @@ async fn answer(
         .chain(params)
         .collect(),
         infos: vec![],
+        datalink: Some(datalink),
     };
     Ok(prepared
         .stream(

@@ -134,6 +134,7 @@ async fn answer(
     let preamble = Preamble {
         params: vec![("next".into(), next.clone())],
         infos: vec![],
+        datalink: Some(format!("{base}/datalink")),
     };
     let mut response = prepare_built(&rows, None)?
         .stream(

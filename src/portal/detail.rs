@@ -83,6 +83,34 @@ async fn answer(state: &AppState, exp_id: String) -> Result<Response, ServiceErr
     Ok(page(&format!("Exposure {exp_id}"), body).into_response())
 }
 
+/// `/detail/exposure/{exp_id}/uv.svg`: the exposure's (u,v) picture alone (DataLink's
+/// `#preview`).
+pub(super) async fn uv_picture(
+    State(state): State<AppState>,
+    Path(exp_id): Path<String>,
+) -> Response {
+    Surface::Text.answer(
+        async {
+            let rows = page_rows(
+                &state,
+                "SELECT exp_projected_baselines FROM obsportal.exposures WHERE exp_id = $1::text",
+                vec![Box::new(exp_id.clone())],
+            )
+            .await?;
+            let row = rows.first().ok_or_else(|| {
+                ServiceError::NotFound(format!("There is no exposure {exp_id:?}."))
+            })?;
+            let picture = uv_plot(&projected_baselines(row.get(0))).into_string();
+            Ok((
+                [(axum::http::header::CONTENT_TYPE, "image/svg+xml")],
+                picture,
+            )
+                .into_response())
+        }
+        .await,
+    )
+}
+
 /// The baselines of the published column, written in ObsPortal's form (a Python dictionary:
 /// `{'U1-U2': {'length': {'start': '50.1590', 'end': ...}, 'angle': {...}}, ...}`, `None` for
 /// what the header did not give). Station names and numbers hold no quotes, so it reads as

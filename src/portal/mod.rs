@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/lists", get(lists::lists))
         .route("/changes", get(changes::changes))
         .route("/detail/exposure/{exp_id}", get(detail::exposure))
+        .route("/detail/exposure/{exp_id}/uv.svg", get(detail::uv_picture))
         .route("/detail/target/{target_id}", get(target::target))
         .route(
             "/detail/target/{target_id}/feed.atom",

@@ -55,7 +55,7 @@ pub(crate) const EXAMPLES: &[(&str, &str, &str, &str)] = &[
          FROM obsportal.exposures AS x JOIN obsportal.baselines AS b ON b.exp_id = x.exp_id\n\
          WHERE CONTAINS(POINT('ICRS', x.target_ra, x.target_dec), CIRCLE('ICRS', 104.8167, -13.0586, 30.0 / 3600.0)) = 1\n\
            AND OBSPORTAL_UV_SECTOR(b.u_start, b.v_start, b.u_end, b.v_end, 100, 130, 30, 60) = 1\n\
-         ORDER BY x.exp_mjd_start",
+         ORDER BY exp_mjd_start",
     ),
     (
         "hour-angles-of-a-star",
@@ -73,21 +73,21 @@ pub(crate) const EXAMPLES: &[(&str, &str, &str, &str)] = &[
         "Every GRAVITY baseline of 120-130 m at position angles 40-50 degrees",
         "All-sky: the GRAVITY exposures with a baseline 120 to 130 m long at 40 to 50 degrees \
          (modulo 180) at the start or end, found through the baselines' (u, v) index.",
-        "SELECT x.exp_id, x.target_name, x.instrument_mode, b.station1, b.station2, b.length_start, b.angle_start\n\
+        "SELECT x.exp_id, x.exp_mjd_start, x.target_name, x.instrument_mode, b.station1, b.station2, b.length_start, b.angle_start\n\
          FROM obsportal.baselines AS b JOIN obsportal.exposures AS x ON x.exp_id = b.exp_id\n\
          WHERE OBSPORTAL_UV_SECTOR(b.u_start, b.v_start, b.u_end, b.v_end, 120, 130, 40, 50) = 1\n\
            AND x.instrument_name = 'GRAVITY'\n\
-         ORDER BY x.exp_mjd_start",
+         ORDER BY exp_mjd_start",
     ),
     (
         "uv-near-a-point",
         "Who sampled this point of the (u, v) plane?",
         "Exposures one of whose baselines passed within 5 m of (u, v) = (60, 80) m, or of its \
          mirror image (-60, -80): the same spatial frequency.",
-        "SELECT x.exp_id, x.target_name, x.instrument_mode, b.station1, b.station2, b.u_start, b.v_start, b.u_end, b.v_end\n\
+        "SELECT x.exp_id, x.exp_mjd_start, x.target_name, x.instrument_mode, b.station1, b.station2, b.u_start, b.v_start, b.u_end, b.v_end\n\
          FROM obsportal.baselines AS b JOIN obsportal.exposures AS x ON x.exp_id = b.exp_id\n\
          WHERE OBSPORTAL_UV_NEAR(b.u_start, b.v_start, b.u_end, b.v_end, 60, 80, 5) = 1\n\
-         ORDER BY x.exp_mjd_start",
+         ORDER BY exp_mjd_start",
     ),
     (
         "aspro2-cone",

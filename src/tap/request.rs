@@ -84,11 +84,12 @@ impl TapRequest {
     }
 
     /// Reads the uploads, checks and translates the ADQL, runs it on `pool` and streams the
-    /// result.
+    /// result; with the DataLink endpoint, a VOTable of exposures says how to call it.
     pub async fn run(
         self,
         pool: &QueryPool,
         limits: &UploadLimits,
+        datalink: Option<String>,
     ) -> Result<Response, ServiceError> {
         let parameters = Parameters {
             pairs: self.pairs,
@@ -113,6 +114,7 @@ impl TapRequest {
                 ("QUERY_STATUS".into(), "OK".into()),
                 ("QUERY".into(), self.query.clone()),
             ],
+            datalink,
         };
         Ok(prepared
             .stream(pool, self.format, &fields, &preamble, TimestampStyle::Dali)

@@ -8,11 +8,15 @@ use crate::http::{AppState, ParameterError, Parameters, Surface};
 
 pub(super) async fn sync(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     parameters: Result<Parameters, ParameterError>,
 ) -> Response {
     let answer = async {
         let request = TapRequest::read(&parameters?)?;
-        request.run(&state.reader, &state.uploads).await
+        let datalink = crate::datalink::endpoint(&headers);
+        request
+            .run(&state.reader, &state.uploads, Some(datalink))
+            .await
     };
     Surface::Dali.answer(answer.await)
 }

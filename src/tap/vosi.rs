@@ -257,7 +257,8 @@ const FEATURES: &[(&str, &[&str])] = &[
 ];
 
 /// User-defined functions (TAPRegExt `features-udf`), with their signatures as TAPRegExt
-/// writes them: the IVOA UDF catalogue's HEALPix functions, computed by pg_sphere, and this
+/// writes them (parameter names without underscores: the ADQL library of TOPCAT and taplint
+/// reads no declaration whose parameters have one): the IVOA UDF catalogue's HEALPix functions, computed by pg_sphere, and this
 /// service's (u, v) functions (`adql/src/translate/uv.rs`). IN_UNIT is
 /// ADQL 2.1's (declared above too), but the ADQL parser of TOPCAT and taplint predates it and,
 /// once a service declares any UDF, flags every function it does not know: declared here as
@@ -277,28 +278,28 @@ const UDFS: &[(&str, &str)] = &[
         "The centre of the HEALPix pixel (nested scheme) of order hpxOrder and index hpxIndex.",
     ),
     (
-        "obsportal_uv_near(u_start DOUBLE PRECISION, v_start DOUBLE PRECISION, \
-         u_end DOUBLE PRECISION, v_end DOUBLE PRECISION, u DOUBLE PRECISION, \
+        "obsportal_uv_near(uStart DOUBLE PRECISION, vStart DOUBLE PRECISION, \
+         uEnd DOUBLE PRECISION, vEnd DOUBLE PRECISION, u DOUBLE PRECISION, \
          v DOUBLE PRECISION, radius DOUBLE PRECISION) -> INTEGER",
         "1 when a baseline's (u, v) track from start to end [m] (taken straight), or its mirror \
          image (-u, -v), passes within radius [m] of the point (u, v), else 0. Given the \
          columns of obsportal.baselines, compared with 1, the table's (u, v) index serves it.",
     ),
     (
-        "obsportal_uv_sector(u_start DOUBLE PRECISION, v_start DOUBLE PRECISION, \
-         u_end DOUBLE PRECISION, v_end DOUBLE PRECISION, length_min DOUBLE PRECISION, \
-         length_max DOUBLE PRECISION, angle_min DOUBLE PRECISION, \
-         angle_max DOUBLE PRECISION) -> INTEGER",
+        "obsportal_uv_sector(uStart DOUBLE PRECISION, vStart DOUBLE PRECISION, \
+         uEnd DOUBLE PRECISION, vEnd DOUBLE PRECISION, lengthMin DOUBLE PRECISION, \
+         lengthMax DOUBLE PRECISION, angleMin DOUBLE PRECISION, \
+         angleMax DOUBLE PRECISION) -> INTEGER",
         "1 when, at the start or the end of the exposure, the baseline's projected length lies \
-         from length_min to length_max [m] and its position angle (east of north, modulo 180) \
-         from angle_min east to angle_max [deg], else 0. Given the columns of \
+         from lengthMin to lengthMax [m] and its position angle (east of north, modulo 180) \
+         from angleMin east to angleMax [deg], else 0. Given the columns of \
          obsportal.baselines, compared with 1, the table's (u, v) index serves it.",
     ),
     (
-        "obsportal_angle_within(angle DOUBLE PRECISION, angle_from DOUBLE PRECISION, \
-         angle_to DOUBLE PRECISION) -> INTEGER",
+        "obsportal_angle_within(angle DOUBLE PRECISION, angleFrom DOUBLE PRECISION, \
+         angleTo DOUBLE PRECISION) -> INTEGER",
         "1 when the position angle [deg], modulo 180 (a baseline and its reverse are one), lies \
-         from angle_from east to angle_to (e.g. 170 to 10 spans north), else 0.",
+         from angleFrom east to angleTo (e.g. 170 to 10 spans north), else 0.",
     ),
 ];
 

@@ -12,7 +12,7 @@ use quick_xml::events::{BytesEnd, BytesStart, Event};
 use super::tabledata::{close_document, open_document};
 use super::{
     take_keeping_capacity, Cell, Datatype, Field, Preamble, QueryStatus, ResultWriter,
-    TimestampStyle,
+    ServiceDescriptor, TimestampStyle,
 };
 
 /// How one column's values are laid out.
@@ -50,6 +50,7 @@ const BLOCK: usize = 3 * 16 * 1024;
 
 pub struct Binary2Writer<W: Write> {
     xml: quick_xml::Writer<W>,
+    datalink: Option<ServiceDescriptor>,
     layouts: Vec<Layout>,
     timestamps: TimestampStyle,
     /// Row bytes not encoded yet.
@@ -74,6 +75,7 @@ impl<W: Write> Binary2Writer<W> {
         let layouts = fields.iter().map(Layout::of).collect();
         Ok(Binary2Writer {
             xml,
+            datalink: ServiceDescriptor::for_table(preamble, fields),
             layouts,
             timestamps,
             pending: Vec::with_capacity(BLOCK + 4096),
@@ -214,7 +216,7 @@ impl ResultWriter for Binary2Writer<Vec<u8>> {
         self.flush_base64(true)?;
         self.xml.write_event(Event::End(BytesEnd::new("STREAM")))?;
         self.xml.write_event(Event::End(BytesEnd::new("BINARY2")))?;
-        close_document(&mut self.xml, status)
+        close_document(&mut self.xml, status, self.datalink.as_ref())
     }
 
     fn take_output(&mut self) -> Vec<u8> {

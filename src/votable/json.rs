@@ -123,7 +123,7 @@ mod tests {
         ];
         let preamble = Preamble {
             params: vec![("next".into(), "/changes?since=x".into())],
-            infos: vec![],
+            ..Preamble::default()
         };
         let mut writer =
             JsonWriter::start(Vec::new(), &preamble, &fields, TimestampStyle::Dali).unwrap();

@@ -213,6 +213,35 @@ pub struct Preamble {
     pub params: Vec<(String, String)>,
     /// `<INFO>`s of the RESOURCE, as (name, value).
     pub infos: Vec<(String, String)>,
+    /// The DataLink links endpoint (`.../datalink`): a table with an `exp_id` or
+    /// `obs_publisher_did` column is followed by the service descriptor that calls it for a
+    /// row (DataLink 1.1 section 4), what pyvo's `iter_datalinks` reads.
+    pub datalink: Option<String>,
+}
+
+/// The standard identifier of DataLink's links endpoint.
+pub const DATALINK_LINKS: &str = "ivo://ivoa.net/std/DataLink#links-1.1";
+
+/// A service descriptor: call the links endpoint with a column's value as ID.
+pub(crate) struct ServiceDescriptor {
+    access_url: String,
+    /// The FIELD (its ID) whose values are IDs.
+    field: String,
+}
+
+impl ServiceDescriptor {
+    /// The descriptor a table with these fields gets, if any: its exposure ids, else its
+    /// publisher DIDs.
+    pub(crate) fn for_table(preamble: &Preamble, fields: &[Field]) -> Option<ServiceDescriptor> {
+        let access_url = preamble.datalink.as_ref()?;
+        let field = ["exp_id", "obs_publisher_did"]
+            .into_iter()
+            .find(|name| fields.iter().any(|field| field.name == *name))?;
+        Some(ServiceDescriptor {
+            access_url: access_url.clone(),
+            field: field.to_string(),
+        })
+    }
 }
 
 /// A writer for one result: the preamble and fields were given when it was made.

@@ -7,7 +7,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::{
     format_double, take_keeping_capacity, xml_safe, Cell, Field, Preamble, QueryStatus,
-    ResultWriter, TimestampStyle,
+    ResultWriter, ServiceDescriptor, TimestampStyle,
 };
 
 /// VOTable 1.4 keeps the 1.3 namespace.
@@ -15,6 +15,7 @@ const NAMESPACE: &str = "http://www.ivoa.net/xml/VOTable/v1.3";
 
 pub struct TableDataWriter<W: Write> {
     xml: quick_xml::Writer<W>,
+    datalink: Option<ServiceDescriptor>,
     timestamps: TimestampStyle,
     /// Per column: whether it is a double, whose NULL is written `NaN` (what ASPRO2 reads).
     doubles: Vec<bool>,
@@ -33,6 +34,7 @@ impl<W: Write> TableDataWriter<W> {
         xml.get_mut().write_all(b"\n")?;
         Ok(TableDataWriter {
             xml,
+            datalink: ServiceDescriptor::for_table(preamble, fields),
             timestamps,
             doubles: fields
                 .iter()
@@ -48,7 +50,7 @@ impl<W: Write> TableDataWriter<W> {
     fn end_document(&mut self, status: &QueryStatus) -> io::Result<()> {
         self.xml
             .write_event(Event::End(BytesEnd::new("TABLEDATA")))?;
-        close_document(&mut self.xml, status)
+        close_document(&mut self.xml, status, self.datalink.as_ref())
     }
 }
 
@@ -89,10 +91,12 @@ pub(super) fn open_document<W: Write>(
 }
 
 /// Everything after the serialisation's element: `</DATA></TABLE>`, the status when it is not
-/// OK (DALI: after the table it concerns), and the end of the document.
+/// OK (DALI: after the table it concerns), the DataLink service descriptor when the table has
+/// one, and the end of the document.
 pub(super) fn close_document<W: Write>(
     xml: &mut quick_xml::Writer<W>,
     status: &QueryStatus,
+    datalink: Option<&ServiceDescriptor>,
 ) -> io::Result<()> {
     for name in ["DATA", "TABLE"] {
         xml.write_event(Event::End(BytesEnd::new(name)))?;
@@ -103,8 +107,48 @@ pub(super) fn close_document<W: Write>(
         QueryStatus::Error(message) => write_info(xml, "QUERY_STATUS", "ERROR", Some(message))?,
     }
     xml.write_event(Event::End(BytesEnd::new("RESOURCE")))?;
+    if let Some(descriptor) = datalink {
+        write_service_descriptor(xml, descriptor)?;
+    }
     xml.write_event(Event::End(BytesEnd::new("VOTABLE")))?;
     xml.get_mut().write_all(b"\n")
+}
+
+/// `<RESOURCE type="meta" utype="adhoc:service">` calling the links endpoint with the
+/// descriptor's column as ID (DataLink 1.1, 4.1).
+fn write_service_descriptor<W: Write>(
+    xml: &mut quick_xml::Writer<W>,
+    descriptor: &ServiceDescriptor,
+) -> io::Result<()> {
+    let mut resource = BytesStart::new("RESOURCE");
+    resource.push_attribute(("type", "meta"));
+    resource.push_attribute(("utype", "adhoc:service"));
+    resource.push_attribute(("name", "links"));
+    xml.write_event(Event::Start(resource))?;
+    let param = |name: &str, value: &str| {
+        let mut param = BytesStart::new("PARAM");
+        param.push_attribute(("name", name));
+        param.push_attribute(("datatype", "char"));
+        param.push_attribute(("arraysize", "*"));
+        param.push_attribute(("value", value));
+        param
+    };
+    for (name, value) in [
+        ("standardID", super::DATALINK_LINKS),
+        ("accessURL", descriptor.access_url.as_str()),
+        ("contentType", "application/x-votable+xml;content=datalink"),
+    ] {
+        xml.write_event(Event::Empty(param(name, value)))?;
+    }
+    let mut group = BytesStart::new("GROUP");
+    group.push_attribute(("name", "inputParams"));
+    xml.write_event(Event::Start(group))?;
+    let mut id = param("ID", "");
+    id.push_attribute(("ref", descriptor.field.as_str()));
+    xml.write_event(Event::Empty(id))?;
+    xml.write_event(Event::End(BytesEnd::new("GROUP")))?;
+    xml.write_event(Event::End(BytesEnd::new("RESOURCE")))?;
+    Ok(())
 }
 
 impl ResultWriter for TableDataWriter<Vec<u8>> {
@@ -283,7 +327,7 @@ mod tests {
     fn writes_a_complete_document_with_escaped_cells_and_a_trailing_status() {
         let preamble = Preamble {
             params: vec![("status".into(), "OK".into())],
-            infos: vec![],
+            ..Preamble::default()
         };
         let fields = [
             field("name", Datatype::UnicodeChar),
