@@ -10,6 +10,8 @@
 --    CAL-SCI-CAL sequence, refreshed by each import.
 -- 5. obsportal.blocks, published: observation blocks as ASPRO2 groups exposures, with their
 --    sidereal time and hour angle ranges and baselines, refreshed by each import.
+-- 6. obsportal.coverage, published: the sky coverage of the service, of each interferometer
+--    and of each instrument, as MOCs (pg_sphere's), refreshed by each import.
 
 ALTER TABLE obsportal.exposure
     ADD COLUMN lst_start     double precision,
@@ -249,6 +251,7 @@ BEGIN
         END IF;
         REFRESH MATERIALIZED VIEW obsportal.calibrations;
         REFRESH MATERIALIZED VIEW obsportal.blocks;
+        REFRESH MATERIALIZED VIEW obsportal.coverage;
         PERFORM obsportal.compute_statistics();
     END IF;
 
@@ -519,3 +522,32 @@ CREATE INDEX blocks_position ON obsportal.blocks
 CREATE INDEX blocks_target ON obsportal.blocks (target_id);
 REFRESH MATERIALIZED VIEW obsportal.blocks;
 GRANT SELECT ON obsportal.blocks TO obsportal_query;
+
+-- The sky coverage as IVOA MOCs (ASCII serialisation, as pg_sphere writes it): of the whole
+-- service, of each interferometer and of each instrument, at order 11 (cells of 1.7 arcmin,
+-- the size of a target's cone searches), from the distinct observed positions. Also at order
+-- 5 (cells of 1.8 degrees), which the home page's sky map shades.
+CREATE MATERIALIZED VIEW obsportal.coverage AS
+WITH positions AS (
+    SELECT DISTINCT interferometer_name, instrument_name, target_ra, target_dec
+      FROM obsportal.exposures
+), cells AS (
+    SELECT interferometer_name, instrument_name,
+           smoc(11, spoint(radians(target_ra), radians(target_dec))) AS cell
+      FROM positions
+), unions AS (
+    SELECT CASE WHEN instrument_name IS NOT NULL THEN 'instrument'
+                WHEN interferometer_name IS NOT NULL THEN 'interferometer'
+                ELSE 'service' END AS kind,
+           coalesce(instrument_name, interferometer_name, 'all') AS scope,
+           sum(cell) AS moc
+      FROM cells
+     GROUP BY GROUPING SETS ((), (interferometer_name), (interferometer_name, instrument_name))
+)
+SELECT kind, scope, 11 AS moc_order, moc::text AS moc, smoc_degrade(5, moc)::text AS moc_order5,
+       area(moc) / (4 * pi()) AS sky_fraction
+  FROM unions
+ WHERE moc IS NOT NULL
+WITH NO DATA;
+REFRESH MATERIALIZED VIEW obsportal.coverage;
+GRANT SELECT ON obsportal.coverage TO obsportal_query;

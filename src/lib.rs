@@ -10,6 +10,7 @@ pub mod http;
 pub mod ingest;
 pub mod jobs;
 pub mod mjd;
+pub mod moc;
 pub mod portal;
 pub mod query;
 pub mod results;

@@ -23,6 +23,10 @@ const TABLE_FILES: &[(&str, &str)] = &[
         include_str!("../schema/calibrations.toml"),
     ),
     (
+        "schema/coverage.toml",
+        include_str!("../schema/coverage.toml"),
+    ),
+    (
         "schema/summary.toml",
         include_str!("../schema/summary.toml"),
     ),

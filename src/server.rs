@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::portal::router())
         .merge(crate::scs::router())
         .merge(crate::datalink::router())
+        .merge(crate::moc::router())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(
             crate::http::MAX_BODY_BYTES,

@@ -47,6 +47,35 @@ async fn build(state: &AppState) -> Result<Response, ServiceError> {
     .iter()
     .map(|row| (row.get(0), row.get(1), row.get(2)))
     .collect();
+    // The service's coverage map (MOC) at order 5, shaded behind the targets: each cell's
+    // centre and order (a degraded MOC merges four cells into their parent).
+    let coverage_text: Option<String> = page_rows(
+        state,
+        "SELECT moc_order5 FROM obsportal.coverage WHERE scope = 'all'",
+        vec![],
+    )
+    .await?
+    .first()
+    .map(|row| row.get(0));
+    let cells = coverage_text
+        .as_deref()
+        .and_then(crate::moc::parse_ascii)
+        .unwrap_or_default();
+    let (orders, indexes): (Vec<i32>, Vec<i64>) = cells
+        .iter()
+        .map(|&(order, index)| (i32::from(order), index as i64))
+        .unzip();
+    let coverage: Vec<(f64, f64, i32)> = page_rows(
+        state,
+        "SELECT degrees(long(c)), degrees(lat(c)), o
+           FROM unnest($1::int[], $2::bigint[]) AS cell (o, i),
+                LATERAL (SELECT center_of_healpix_nest(o, i) AS c) AS centre",
+        vec![Box::new(orders), Box::new(indexes)],
+    )
+    .await?
+    .iter()
+    .map(|row| (row.get(0), row.get(1), row.get(2)))
+    .collect();
     let last_import = state.last_import.get(&state.pages.pool).await;
 
     let total_exposures: i64 = instruments.iter().map(|row| row.get::<_, i64>(1)).sum();
@@ -94,7 +123,8 @@ async fn build(state: &AppState) -> Result<Response, ServiceError> {
             }
         }
         h2 { "Observed targets" }
-        (svg::sky_map(&targets))
+        (svg::sky_map(&targets, &coverage))
+        p { "Shaded: the coverage map (" a href="/moc" { "MOC" } ", " a href="/moc/all.fits" { "FITS" } " for Aladin and TOPCAT)." }
         h2 { "For programs and tools" }
         ul {
             li { a href="/search.votable" { "ObsPortal API" } ": " code { "POST /search.votable" } " with ra, dec [deg], radius [arcsec] — what ASPRO2 calls." }

@@ -96,8 +96,9 @@ fn hammer(ra: f64, dec: f64) -> (f64, f64) {
     (x, y / 2.0)
 }
 
-/// Observed targets on the sky; the area of a dot grows with its exposures.
-pub(super) fn sky_map(targets: &[(f64, f64, i64)]) -> Markup {
+/// Observed targets on the sky, the area of a dot growing with its exposures, over the
+/// coverage map's cells (centre and HEALPix order) shaded.
+pub(super) fn sky_map(targets: &[(f64, f64, i64)], coverage: &[(f64, f64, i32)]) -> Markup {
     let (width, height) = (720.0, 380.0);
     let centre = (width / 2.0, height / 2.0);
     let to_page = |(x, y): (f64, f64)| {
@@ -129,6 +130,17 @@ pub(super) fn sky_map(targets: &[(f64, f64, i64)]) -> Markup {
         );
     }
     let mut dots = String::new();
+    for (ra, dec, order) in coverage {
+        let (x, y) = to_page(hammer(*ra, *dec));
+        // A cell of order 5 is 1.8 degrees across, about 3.5 of the map's units at the equator.
+        let side = 3.6 * 2f64.powi(5 - order);
+        let _ = write!(
+            dots,
+            r##"<rect class="coverage" x="{:.1}" y="{:.1}" width="{side:.1}" height="{side:.1}" fill="#ff7f0e" fill-opacity="0.35"/>"##,
+            x - side / 2.0,
+            y - side / 2.0
+        );
+    }
     for (ra, dec, exposures) in targets {
         let (x, y) = to_page(hammer(*ra, *dec));
         let radius = 1.2 + (*exposures as f64).sqrt() * 0.35;
