@@ -74,7 +74,7 @@ async fn file(State(state): State<AppState>, Path(file): Path<String>) -> Respon
             })?;
             let (ascii, order): (String, i32) = (row.get(0), row.get(1));
             Ok(if fits {
-                let cells = parse_ascii(&ascii).ok_or_else(|| ServiceError::Internal)?;
+                let cells = parse_ascii(&ascii).ok_or(ServiceError::Internal)?;
                 (
                     [(header::CONTENT_TYPE, "application/fits")],
                     fits_moc(&cells, order as u8, scope),
