@@ -243,8 +243,9 @@ mod tests {
         let tables = published_tables();
         assert_eq!(
             tables.len(),
-            3 + 5,
-            "exposures, summary, obscore and TAP_SCHEMA's five"
+            8 + 5,
+            "exposures, baselines, targets, blocks, calibrations, coverage, summary, obscore \
+             and TAP_SCHEMA's five"
         );
         for table in tables {
             assert!(

@@ -697,8 +697,32 @@ async fn every_declared_udf_runs() {
         .collect();
     assert_eq!(
         names,
-        ["in_unit", "ivo_healpix_index", "ivo_healpix_center"]
+        [
+            "in_unit",
+            "ivo_healpix_index",
+            "ivo_healpix_center",
+            "obsportal_uv_near",
+            "obsportal_uv_sector",
+            "obsportal_angle_within"
+        ]
     );
+    // The (u, v) functions on values worked out by hand: (1.5, 0) lies on the track from
+    // (1, 0) to (2, 0); (0, 100) is 100 m long at position angle 0; 175 degrees is within
+    // 170 to 10 modulo 180, 90 is not.
+    let (status, body) = sync(
+        &server,
+        "SELECT TOP 1 OBSPORTAL_UV_NEAR(1, 0, 2, 0, 1.5, 0.05, 0.1) AS near, \
+         OBSPORTAL_UV_NEAR(1, 0, 2, 0, -1.5, 0, 0.1) AS mirrored, \
+         OBSPORTAL_UV_NEAR(1, 0, 2, 0, 1.5, 1, 0.1) AS far, \
+         OBSPORTAL_UV_SECTOR(0, 100, 0, 100, 90, 110, -5, 5) AS sector, \
+         OBSPORTAL_ANGLE_WITHIN(175, 170, 10) AS within, \
+         OBSPORTAL_ANGLE_WITHIN(90, 170, 10) AS outside FROM obsportal.exposures",
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let table = VoTable::parse(&body);
+    assert_eq!(table.rows, [["1", "1", "0", "1", "1", "0"]]);
     let (status, body) = sync(
         &server,
         "SELECT TOP 1 ivo_healpix_index(0, 0, 0) AS pixel, \
