@@ -134,9 +134,11 @@ pub async fn stream_results(
     let body = match start.await.map_err(|_| ResultError::Unavailable)?? {
         Start::Whole(document) => Body::from(document),
         Start::Streaming => {
-            Body::from_stream(futures_util::stream::unfold(body, |mut body| async move {
-                body.recv().await.map(|chunk| (chunk, body))
-            }))
+            // Fused: a body wrapper (gzip) may ask again after the end.
+            Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
+                body,
+                |mut body| async move { body.recv().await.map(|chunk| (chunk, body)) },
+            )))
         }
     };
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())

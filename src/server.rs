@@ -37,6 +37,9 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             internal_error,
         ))
+        // Answers in gzip to a client that says it reads it (Accept-Encoding), and only then;
+        // streams stay streams, compressed as they go.
+        .layer(tower_http::compression::CompressionLayer::new())
         // One client's queries wait their turn past a number (429), everyone else's go on.
         .layer(fairness)
         .layer(axum::middleware::map_response(name_the_server))

@@ -742,3 +742,77 @@ async fn every_declared_udf_runs() {
         "{centre:?}"
     );
 }
+
+/// gzip when the client asks for it (Accept-Encoding), the same document once inflated; never
+/// otherwise.
+#[tokio::test]
+async fn answers_are_gzipped_only_for_clients_that_ask() {
+    use std::io::Read;
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "300"]);
+    let client = reqwest::Client::new();
+    // An async job's kept result too.
+    let job = client
+        .post(server.url("/tap/async"))
+        .form(&[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT * FROM obsportal.exposures"),
+            ("PHASE", "RUN"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let job_path = job.url().path().to_string();
+    let mut phase = String::new();
+    for _ in 0..300 {
+        phase = client
+            .get(server.url(&format!("{job_path}/phase")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if phase.trim() == "COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(phase.trim(), "COMPLETED");
+    let result = format!("{job_path}/results/result");
+    for path in [
+        result.as_str(),
+        "/tap/sync?LANG=ADQL&QUERY=SELECT%20*%20FROM%20obsportal.exposures",
+        "/tap/sync?LANG=ADQL&RESPONSEFORMAT=csv&QUERY=SELECT%20*%20FROM%20obsportal.baselines",
+        "/search.votable?instrument=GRAVITY",
+        "/tap/capabilities",
+    ] {
+        let plain = client.get(server.url(path)).send().await.unwrap();
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        let plain = plain.bytes().await.unwrap();
+        let gzipped = client
+            .get(server.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gzipped.status(), 200, "{path}");
+        assert_eq!(
+            gzipped.headers()["content-encoding"].to_str().unwrap(),
+            "gzip",
+            "{path}"
+        );
+        let compressed = gzipped.bytes().await.unwrap();
+        assert!(
+            compressed.len() * 2 < plain.len(),
+            "{path}: {} of {}",
+            compressed.len(),
+            plain.len()
+        );
+        let mut inflated = Vec::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_end(&mut inflated)
+            .unwrap();
+        assert_eq!(inflated, plain, "{path}");
+    }
+}

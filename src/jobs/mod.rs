@@ -193,7 +193,8 @@ impl Jobs {
             row.map(|row| bytes::Bytes::from(row.get::<_, Vec<u8>>(0)))
                 .map_err(std::io::Error::other)
         });
-        Ok(Body::from_stream(pieces))
+        // Fused: a body wrapper (gzip) may ask again after the end.
+        Ok(Body::from_stream(futures_util::StreamExt::fuse(pieces)))
     }
 
     /// Tells the workers and waiters to stop, without waiting for them: blocking WAITs return
