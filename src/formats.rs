@@ -4,7 +4,7 @@
 
 use crate::results::output_buffer;
 use crate::votable::{
-    Binary2Writer, CsvWriter, Field, JsonWriter, Preamble, ResultWriter, Separator,
+    Binary2Writer, CsvWriter, Field, FitsWriter, JsonWriter, Preamble, ResultWriter, Separator,
     TableDataWriter, TimestampStyle,
 };
 
@@ -15,6 +15,7 @@ pub enum Format {
     Csv,
     Tsv,
     Json,
+    Fits,
 }
 
 /// How a format is named and sent.
@@ -72,6 +73,14 @@ pub const FORMATS: &[Description] = &[
         mime: "application/json",
         content_type: "application/json",
         aliases: &["json"],
+        ivo_id: None,
+    },
+    // Written from a spill file once the query has ended: FITS needs the row count first.
+    Description {
+        format: Format::Fits,
+        mime: "application/fits",
+        content_type: "application/fits",
+        aliases: &["fits"],
         ivo_id: None,
     },
 ];
@@ -133,6 +142,10 @@ impl Format {
             Format::Json => {
                 Box::new(JsonWriter::start(out, preamble, fields, style).expect(memory))
             }
+            // A temporary file the system cannot make is a server fault, said as one.
+            Format::Fits => Box::new(
+                FitsWriter::start(fields, style).expect("a temporary file for a FITS result"),
+            ),
         }
     }
 }
@@ -149,8 +162,12 @@ mod tests {
             Format::named("application/x-votable+xml;serialization=BINARY2"),
             Some(Format::Binary2)
         );
-        assert_eq!(Format::named("fits"), None);
-        assert_eq!(Format::choices(), "votable, votable/b2, csv, tsv or json");
+        assert_eq!(Format::named("application/fits"), Some(Format::Fits));
+        assert_eq!(Format::named("parquet"), None);
+        assert_eq!(
+            Format::choices(),
+            "votable, votable/b2, csv, tsv, json or fits"
+        );
         for description in FORMATS {
             assert_eq!(Format::named(description.mime), Some(description.format));
         }

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 
 use crate::http::{AppState, ServiceError, Surface};
 use crate::results::{fetch_rows, ResultQuery};
+use crate::votable::fits::{card_integer, card_logical, card_string, write_header as header};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -176,26 +177,6 @@ pub fn fits_moc(cells: &[(u8, u64)], max_order: u8, name: &str) -> Vec<u8> {
     }
     out.resize(out.len().div_ceil(2880) * 2880, 0);
     out
-}
-
-/// A header: its cards, END, padded with spaces to a 2880-byte block.
-fn header(out: &mut Vec<u8>, cards: &[String]) {
-    for card in cards.iter().map(String::as_str).chain(["END"]) {
-        out.extend_from_slice(format!("{card:<80}").as_bytes());
-    }
-    out.resize(out.len().div_ceil(2880) * 2880, b' ');
-}
-
-fn card_integer(key: &str, value: i64) -> String {
-    format!("{key:<8}= {value:>20}")
-}
-
-fn card_logical(key: &str, value: bool) -> String {
-    format!("{key:<8}= {:>20}", if value { "T" } else { "F" })
-}
-
-fn card_string(key: &str, value: &str) -> String {
-    format!("{key:<8}= '{:<8}'", value.replace('\'', "''"))
 }
 
 #[cfg(test)]

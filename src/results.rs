@@ -176,17 +176,27 @@ impl Output {
             .is_ok()
     }
 
-    /// The rest of a finished document.
+    /// The rest of a finished document: what the writer holds, and the pieces a writer that
+    /// writes its document at the end (FITS) still has (`buffered_len` after `take_output`).
     async fn finish(mut self, writer: &mut dyn ResultWriter) {
-        let rest = Bytes::from(writer.take_output());
-        match self.started.take() {
-            Some(started) => {
+        let mut rest = Bytes::from(writer.take_output());
+        if let Some(started) = self.started.take() {
+            if writer.buffered_len() == 0 {
                 let _ = started.send(Ok(Start::Whole(rest)));
+                return;
             }
-            None if rest.is_empty() => {}
-            None => {
-                let _ = self.chunks.send(Ok(rest)).await;
+            if started.send(Ok(Start::Streaming)).is_err() {
+                return;
             }
+        }
+        loop {
+            if !rest.is_empty() && self.chunks.send(Ok(rest)).await.is_err() {
+                return;
+            }
+            if writer.buffered_len() == 0 {
+                return;
+            }
+            rest = Bytes::from(writer.take_output());
         }
     }
 

@@ -44,10 +44,10 @@ const CASES: &[Case] = &[
         contains: &["LANG was given more than once"],
     },
     Case {
-        uri: "/tap/sync?LANG=ADQL&QUERY=SELECT%20exp_id%20FROM%20obsportal.exposures&RESPONSEFORMAT=fits",
+        uri: "/tap/sync?LANG=ADQL&QUERY=SELECT%20exp_id%20FROM%20obsportal.exposures&RESPONSEFORMAT=parquet",
         status: 400,
         content_type: VOTABLE,
-        contains: &["RESPONSEFORMAT=fits is not supported: use votable, votable/b2, csv, tsv or json"],
+        contains: &["RESPONSEFORMAT=parquet is not supported: use votable, votable/b2, csv, tsv, json or fits"],
     },
     Case {
         uri: "/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%201%20exp_id%20FROM%20obsportal.exposures%20ORDER%20BY%201&RESPONSEFORMAT=text/csv",

@@ -4,6 +4,7 @@
 
 mod binary2;
 mod csv;
+pub(crate) mod fits;
 mod json;
 mod tabledata;
 
@@ -15,6 +16,7 @@ use crate::schema::Column;
 
 pub use binary2::Binary2Writer;
 pub use csv::{CsvWriter, Separator};
+pub use fits::FitsWriter;
 pub use json::JsonWriter;
 pub use tabledata::TableDataWriter;
 
