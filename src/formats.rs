@@ -4,8 +4,8 @@
 
 use crate::results::output_buffer;
 use crate::votable::{
-    Binary2Writer, CsvWriter, Field, FitsWriter, JsonWriter, Preamble, ResultWriter, Separator,
-    TableDataWriter, TimestampStyle,
+    Binary2Writer, CsvWriter, Field, FitsWriter, JsonWriter, ParquetWriter, Preamble, ResultWriter,
+    Separator, TableDataWriter, TimestampStyle,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -16,6 +16,7 @@ pub enum Format {
     Tsv,
     Json,
     Fits,
+    Parquet,
 }
 
 /// How a format is named and sent.
@@ -83,6 +84,18 @@ pub const FORMATS: &[Description] = &[
         aliases: &["fits"],
         ivo_id: None,
     },
+    // VOParquet: Parquet with the VOTable metadata in its key-value metadata.
+    Description {
+        format: Format::Parquet,
+        mime: "application/vnd.apache.parquet",
+        content_type: "application/vnd.apache.parquet",
+        aliases: &[
+            "parquet",
+            "votable/parquet",
+            "application/x-votable+xml;serialization=parquet",
+        ],
+        ivo_id: None,
+    },
 ];
 
 impl Format {
@@ -146,6 +159,9 @@ impl Format {
             Format::Fits => Box::new(
                 FitsWriter::start(fields, style).expect("a temporary file for a FITS result"),
             ),
+            Format::Parquet => Box::new(
+                ParquetWriter::start(preamble, fields, style).expect("a Parquet schema of fields"),
+            ),
         }
     }
 }
@@ -163,10 +179,11 @@ mod tests {
             Some(Format::Binary2)
         );
         assert_eq!(Format::named("application/fits"), Some(Format::Fits));
-        assert_eq!(Format::named("parquet"), None);
+        assert_eq!(Format::named("PARQUET"), Some(Format::Parquet));
+        assert_eq!(Format::named("hdf5"), None);
         assert_eq!(
             Format::choices(),
-            "votable, votable/b2, csv, tsv, json or fits"
+            "votable, votable/b2, csv, tsv, json, fits or parquet"
         );
         for description in FORMATS {
             assert_eq!(Format::named(description.mime), Some(description.format));

@@ -1,6 +1,7 @@
 //! Output formats read by the readers astronomers use (issue 16): astropy reads the FITS
-//! table of a query with the same columns, types, units and NULLs as the VOTable of the same
-//! query; a result larger than memory would allow still comes whole (spilled, not held).
+//! table and the VOParquet file (with pyarrow) of a query with the same columns, types, units
+//! and NULLs as the VOTable of the same query; megabytes come whole (spilled or in row groups,
+//! not held).
 
 mod support;
 
@@ -9,41 +10,73 @@ use std::process::Command;
 use support::Workspace;
 
 const COMPARE: &str = r#"
-import io, os, sys, urllib.parse, urllib.request
+import io, os, urllib.parse, urllib.request
 import numpy as np
 from astropy.table import Table
 base = os.environ["BASE"]
 query = os.environ["QUERY"]
+
 def fetch(fmt):
     url = base + "/tap/sync?" + urllib.parse.urlencode({"LANG": "ADQL", "QUERY": query, "RESPONSEFORMAT": fmt})
     with urllib.request.urlopen(url) as answer:
         return answer.read()
+
+def same(kind, votable, other, units=True):
+    assert votable.colnames == other.colnames, (kind, votable.colnames, other.colnames)
+    assert len(votable) == len(other) and len(other) > 0, (kind, len(votable), len(other))
+    for name in votable.colnames:
+        v, f = votable[name], other[name]
+        assert not units or str(v.unit or "") == str(f.unit or ""), (kind, name, v.unit, f.unit)
+        if v.dtype.kind == "f":
+            assert f.dtype.kind == "f", (kind, name, f.dtype)
+            vm = np.ma.getmaskarray(v) | np.isnan(np.ma.filled(v, np.nan))
+            fm = np.ma.getmaskarray(f) | np.isnan(np.ma.filled(f, np.nan))
+            assert (vm == fm).all(), (kind, name)
+            assert np.allclose(np.ma.filled(v, 0)[~vm], np.ma.filled(f, 0)[~fm]), (kind, name)
+        elif v.dtype.kind in "iu":
+            assert f.dtype.kind in "iu", (kind, name, f.dtype)
+            assert (np.ma.getmaskarray(v) == np.ma.getmaskarray(f)).all(), (kind, name)
+            assert (np.ma.filled(v, 0) == np.ma.filled(f, 0)).all(), (kind, name)
+        else:
+            vs = [str(x) if x is not np.ma.masked else "" for x in v]
+            fs = [str(x) if x is not np.ma.masked else "" for x in f]
+            assert vs == fs, (kind, name, vs[:3], fs[:3])
+
 votable = Table.read(io.BytesIO(fetch("votable")), format="votable")
-fits = Table.read(io.BytesIO(fetch("fits")), format="fits")
-assert votable.colnames == fits.colnames, (votable.colnames, fits.colnames)
-assert len(votable) == len(fits) and len(fits) > 0, (len(votable), len(fits))
+same("fits", votable, Table.read(io.BytesIO(fetch("fits")), format="fits"))
+parquet_file = os.path.join(os.environ["WORK"], "result.parquet")
+with open(parquet_file, "wb") as out:
+    out.write(fetch("parquet"))
+# The values and types as Parquet holds them; the units from its VOTable metadata, which
+# astropy's VOParquet reader applies.
+import pyarrow.parquet
+data = pyarrow.parquet.read_table(parquet_file)
+assert data.column_names == votable.colnames, data.column_names
 for name in votable.colnames:
-    v, f = votable[name], fits[name]
-    assert str(v.unit or "") == str(f.unit or ""), (name, v.unit, f.unit)
+    v, column = votable[name], data.column(name)
+    expected = [None if x is np.ma.masked else x for x in v.tolist()] if not np.ma.isMaskedArray(v) \
+        else [None if m else x for x, m in zip(np.ma.getdata(v).tolist(), np.ma.getmaskarray(v))]
+    got = column.to_pylist()
+    kind = str(column.type)
     if v.dtype.kind == "f":
-        assert f.dtype.kind == "f", (name, f.dtype)
-        vm = np.ma.getmaskarray(v) | np.isnan(np.ma.filled(v, np.nan))
-        fm = np.ma.getmaskarray(f) | np.isnan(np.ma.filled(f, np.nan))
-        assert (vm == fm).all(), name
-        assert np.allclose(np.ma.filled(v, 0)[~vm], np.ma.filled(f, 0)[~fm]), name
-    elif v.dtype.kind in "iu":
-        assert f.dtype.kind in "iu", (name, f.dtype)
-        assert (np.ma.getmaskarray(v) == np.ma.getmaskarray(f)).all(), name
-        assert (np.ma.filled(v, 0) == np.ma.filled(f, 0)).all(), name
+        assert kind == "double", (name, kind)
+        expected = [None if x is None or x != x else x for x in expected]
+        got = [None if x is None or x != x else x for x in got]
+        assert all((a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-9)
+                   for a, b in zip(expected, got)), name
     else:
-        vs = [str(x) if x is not np.ma.masked else "" for x in v]
-        fs = [str(x) if x is not np.ma.masked else "" for x in f]
-        assert vs == fs, (name, vs[:3], fs[:3])
-print("compared", len(fits), "rows of", len(fits.colnames), "columns")
+        wanted = {"i": f"int{v.dtype.itemsize * 8}", "b": "bool"}.get(v.dtype.kind, "string")
+        assert kind == wanted, (name, kind, v.dtype)
+        assert expected == got, (name, expected[:3], got[:3])
+with_metadata = Table.read(parquet_file, format="parquet.votable")
+for name in votable.colnames:
+    assert str(votable[name].unit or "") == str(with_metadata[name].unit or ""), name
+    assert votable[name].description == with_metadata[name].description, name
+print("compared", len(votable), "rows of", len(votable.colnames), "columns")
 "#;
 
 #[tokio::test]
-async fn astropy_reads_fits_as_the_votable_of_the_same_query() {
+async fn astropy_reads_fits_and_voparquet_as_the_votable_of_the_same_query() {
     let workspace = Workspace::new();
     let server = workspace.serve(&["--demo-rows", "400"]);
     for query in [
@@ -59,6 +92,7 @@ async fn astropy_reads_fits_as_the_votable_of_the_same_query() {
             .args(["-c", COMPARE])
             .env("BASE", server.url(""))
             .env("QUERY", query)
+            .env("WORK", workspace.path())
             .output()
             .expect("python3 with astropy (scripts/install-prerequisites test)");
         let report = format!(

@@ -44,10 +44,10 @@ const CASES: &[Case] = &[
         contains: &["LANG was given more than once"],
     },
     Case {
-        uri: "/tap/sync?LANG=ADQL&QUERY=SELECT%20exp_id%20FROM%20obsportal.exposures&RESPONSEFORMAT=parquet",
+        uri: "/tap/sync?LANG=ADQL&QUERY=SELECT%20exp_id%20FROM%20obsportal.exposures&RESPONSEFORMAT=hdf5",
         status: 400,
         content_type: VOTABLE,
-        contains: &["RESPONSEFORMAT=parquet is not supported: use votable, votable/b2, csv, tsv, json or fits"],
+        contains: &["RESPONSEFORMAT=hdf5 is not supported: use votable, votable/b2, csv, tsv, json, fits or parquet"],
     },
     Case {
         uri: "/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%201%20exp_id%20FROM%20obsportal.exposures%20ORDER%20BY%201&RESPONSEFORMAT=text/csv",

@@ -331,7 +331,7 @@ async fn bad_parameters_get_a_400_that_says_what_is_wrong() {
         ("date_updated_from=2021-01-01", "with a timezone"),
         (
             "format=xml",
-            "format=xml: expected votable, votable/b2, csv, tsv, json or fits",
+            "format=xml: expected votable, votable/b2, csv, tsv, json, fits or parquet",
         ),
         ("all_fields=maybe", "expected true or false"),
     ] {

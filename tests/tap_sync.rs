@@ -144,8 +144,8 @@ async fn errors_are_dali_documents_with_line_and_column() {
         ),
         (
             "SELECT exp_id FROM obsportal.exposures",
-            "&RESPONSEFORMAT=parquet",
-            "RESPONSEFORMAT=parquet is not supported",
+            "&RESPONSEFORMAT=hdf5",
+            "RESPONSEFORMAT=hdf5 is not supported",
         ),
     ] {
         let (status, body) = sync(&server, query, extra).await;

@@ -6,6 +6,7 @@ mod binary2;
 mod csv;
 pub(crate) mod fits;
 mod json;
+mod parquet;
 mod tabledata;
 
 use std::io;
@@ -18,6 +19,7 @@ pub use binary2::Binary2Writer;
 pub use csv::{CsvWriter, Separator};
 pub use fits::FitsWriter;
 pub use json::JsonWriter;
+pub use parquet::ParquetWriter;
 pub use tabledata::TableDataWriter;
 
 /// VOTable primitive datatypes this service produces.
