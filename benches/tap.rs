@@ -6,9 +6,9 @@
 //!
 //! Then it starts the release server on an embedded cluster holding EXPOSURES demo exposures
 //! (default 1,000,000; the data directory is kept in /tmp between runs), and, in the same run:
-//! - streams `SELECT * FROM obsportal.exposures` through `/tap/sync` as BINARY2, TABLEDATA and
-//!   CSV: time to first byte, rows/s, MB/s and the server's peak resident memory while it
-//!   streams, beside the reference `psql COPY (same SELECT) TO STDOUT` timed in the same run;
+//! - streams `SELECT * FROM obsportal.exposures` through `/tap/sync` as BINARY2, TABLEDATA,
+//!   CSV, JSON, FITS and VOParquet: time to first byte, rows/s, MB/s and the server's peak
+//!   resident memory while it streams, beside the reference `psql COPY (same SELECT) TO STDOUT` timed in the same run;
 //! - the same for MULTIPLY times as many rows (default 10: every exposure crossed with ten
 //!   exposures), to show that memory does not grow with the result;
 //! - ADQL cone searches through `/tap/sync` from 1, 4 and 16 concurrent clients beside
@@ -80,7 +80,7 @@ fn main() {
             "{:>10} {:>10} {:>12} {:>10} {:>10.1} {:>12} {:>10.2}",
             "COPY", "", "", "", copy_seconds, "", 1.0
         );
-        for format in ["votable/b2", "votable", "csv"] {
+        for format in ["votable/b2", "votable", "csv", "json", "fits", "parquet"] {
             let stream = runtime.block_on(stream_query(&base_url, &adql, format, server.pid()));
             if let Some(failure) = stream.failure {
                 println!(
