@@ -144,6 +144,7 @@ impl JobArgs {
             retention: day * self.job_retention_days.min(self.job_retention_max_days),
             max_retention: day * self.job_retention_max_days,
             lease: std::time::Duration::from_secs(self.job_lease.into()),
+            datalink: None,
         }
     }
 }
@@ -512,7 +513,13 @@ async fn serve_with(
         db.pool().clone(),
         db.jobs().clone(),
         db.owner_config(),
-        service.jobs,
+        obsportal::jobs::JobSettings {
+            datalink: settings
+                .public_url
+                .as_ref()
+                .map(|url| format!("{url}/datalink")),
+            ..service.jobs
+        },
         service.uploads.clone(),
     );
     let served = server::serve(

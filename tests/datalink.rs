@@ -1,6 +1,6 @@
 //! DataLink 1.1 (issue 16) over real HTTP: the links of exposures named either way, error rows
 //! for what is malformed or unknown, links that lead somewhere here, and the service
-//! descriptor in every surface's VOTable of exposures. (pyvo's `iter_datalinks` runs in
+//! descriptor in every surface's VOTable of exposures, async results included. (pyvo's `iter_datalinks` runs in
 //! conformance/pyvo; taplint's checks in tests/conformance.rs.)
 
 mod support;
@@ -111,6 +111,34 @@ async fn links_of_exposures_errors_and_descriptors() {
         assert!(body.contains(&descriptor), "{path}: {body}");
         support::assert_well_formed_xml(&body);
     }
+    // An async job's kept result too, naming the service's public URL (here the address it
+    // listens on).
+    let client = reqwest::Client::new();
+    let job = client
+        .post(server.url("/tap/async"))
+        .form(&[
+            ("LANG", "ADQL"),
+            ("QUERY", "SELECT exp_id FROM obsportal.exposures"),
+            ("PHASE", "RUN"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let job = job.url().path().to_string();
+    let mut phase = String::new();
+    for _ in 0..300 {
+        let (_, text) = get(&server.url(&format!("{job}/phase"))).await;
+        phase = text;
+        if phase.trim() == "COMPLETED" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(phase.trim(), "COMPLETED");
+    let (status, body) = get(&server.url(&format!("{job}/results/result"))).await;
+    assert_eq!(status, 200);
+    assert!(body.contains(&descriptor), "{body}");
+
     // A table without an id column has none.
     let (_, body) = get(
         &server.url("/tap/sync?LANG=ADQL&QUERY=SELECT%20COUNT(*)%20FROM%20obsportal.exposures")

@@ -43,6 +43,9 @@ pub struct JobSettings {
     /// How long a running job's server may go without renewing its claim before the job is
     /// taken back.
     pub lease: Duration,
+    /// The DataLink endpoint on the service's public URL, which results of exposures name (a
+    /// kept result cannot take it from the request that fetches it).
+    pub datalink: Option<String>,
 }
 
 impl Default for JobSettings {
@@ -55,6 +58,7 @@ impl Default for JobSettings {
             retention: Duration::from_secs(3 * 24 * 3600),
             max_retention: Duration::from_secs(30 * 24 * 3600),
             lease: Duration::from_secs(30),
+            datalink: None,
         }
     }
 }

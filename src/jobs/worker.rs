@@ -127,9 +127,10 @@ async fn execute(jobs: &Jobs, job: &Job) -> End {
         files,
     };
     let response = match TapRequest::read(&parameters) {
-        // The job's result is kept: it names no host it was asked from, and so no DataLink
-        // endpoint either.
-        Ok(request) => request.run(&inner.runner, &inner.uploads, None).await,
+        Ok(request) => {
+            let datalink = jobs.settings().datalink.clone();
+            request.run(&inner.runner, &inner.uploads, datalink).await
+        }
         Err(error) => Err(error),
     };
     let response = match response {
