@@ -113,29 +113,8 @@ async fn links_of_exposures_errors_and_descriptors() {
     }
     // An async job's kept result too, naming the service's public URL (here the address it
     // listens on).
-    let client = reqwest::Client::new();
-    let job = client
-        .post(server.url("/tap/async"))
-        .form(&[
-            ("LANG", "ADQL"),
-            ("QUERY", "SELECT exp_id FROM obsportal.exposures"),
-            ("PHASE", "RUN"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let job = job.url().path().to_string();
-    let mut phase = String::new();
-    for _ in 0..300 {
-        let (_, text) = get(&server.url(&format!("{job}/phase"))).await;
-        phase = text;
-        if phase.trim() == "COMPLETED" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(phase.trim(), "COMPLETED");
-    let (status, body) = get(&server.url(&format!("{job}/results/result"))).await;
+    let job = support::completed_job(&server, "SELECT exp_id FROM obsportal.exposures").await;
+    let (status, body) = get(&format!("{job}/results/result")).await;
     assert_eq!(status, 200);
     assert!(body.contains(&descriptor), "{body}");
 

@@ -752,34 +752,11 @@ async fn answers_are_gzipped_only_for_clients_that_ask() {
     let server = workspace.serve(&["--demo-rows", "300"]);
     let client = reqwest::Client::new();
     // An async job's kept result too.
-    let job = client
-        .post(server.url("/tap/async"))
-        .form(&[
-            ("LANG", "ADQL"),
-            ("QUERY", "SELECT * FROM obsportal.exposures"),
-            ("PHASE", "RUN"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let job_path = job.url().path().to_string();
-    let mut phase = String::new();
-    for _ in 0..300 {
-        phase = client
-            .get(server.url(&format!("{job_path}/phase")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if phase.trim() == "COMPLETED" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(phase.trim(), "COMPLETED");
-    let result = format!("{job_path}/results/result");
+    let job = support::completed_job(&server, "SELECT * FROM obsportal.exposures").await;
+    let result = format!(
+        "{}/results/result",
+        reqwest::Url::parse(&job).unwrap().path()
+    );
     for path in [
         result.as_str(),
         "/tap/sync?LANG=ADQL&QUERY=SELECT%20*%20FROM%20obsportal.exposures",

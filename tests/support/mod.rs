@@ -466,3 +466,24 @@ pub fn assert_well_formed_xml(text: &str) {
     }
     assert_eq!(depth, 0, "unclosed elements\n{text}");
 }
+
+/// Submits `query` as an async TAP job run at once and waits (up to 30 s) until it has
+/// completed: the job's URL.
+pub async fn completed_job(server: &Server, query: &str) -> String {
+    let client = reqwest::Client::new();
+    let job = client
+        .post(server.url("/tap/async"))
+        .form(&[("LANG", "ADQL"), ("QUERY", query), ("PHASE", "RUN")])
+        .send()
+        .await
+        .unwrap();
+    let job = job.url().to_string();
+    for _ in 0..300 {
+        let (_, phase) = get(&format!("{job}/phase")).await;
+        if phase.trim() == "COMPLETED" {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{job} did not complete in 30 s")
+}
