@@ -173,6 +173,29 @@ impl ModeCounts {
     }
 }
 
+/// The form's text fields: (label, parameter, example).
+const SEARCH_FIELDS: &[(&str, &str, &str)] = &[
+    ("From (MJD or date)", "mjd_from", "2019-01-01"),
+    ("To (MJD or date)", "mjd_to", "59000"),
+    ("Program id", "program_id", "0104.C-0425(A)"),
+    ("Target name", "target", "HD 45677"),
+    ("RA (deg or h:m:s)", "ra", "104.8167"),
+    ("Dec (deg or d:m:s)", "dec", "-13.0586"),
+];
+const INTERFEROMETRY_FIELDS: &[(&str, &str, &str)] = &[
+    ("Stations (all of)", "stations", "A0 G1 J2 J3"),
+    ("Hour angle from [h]", "ha_from", "-2"),
+    ("to [h]", "ha_to", "2"),
+    ("LST from [h]", "lst_from", "22"),
+    ("to [h]", "lst_to", "2"),
+    ("Baseline from [m]", "baseline_min", "100"),
+    ("to [m]", "baseline_max", "130"),
+    ("Position angle from [deg]", "angle_min", "30"),
+    ("to [deg]", "angle_max", "60"),
+    ("Seeing at most [\"]", "seeing_max", "0.8"),
+    ("τ0 at least [ms]", "tau0_min", "5"),
+];
+
 fn search_form(parameters: &Parameters, choices: &[(String, Vec<String>)]) -> Markup {
     let value = |name: &str| parameters.get(name).unwrap_or("").to_string();
     let instrument = value("instrument");
@@ -195,26 +218,15 @@ fn search_form(parameters: &Parameters, choices: &[(String, Vec<String>)]) -> Ma
                     }
                 }
             }
-            label { "From (MJD or date)" input type="text" name="mjd_from" value=(value("mjd_from")) placeholder="2019-01-01"; }
-            label { "To (MJD or date)" input type="text" name="mjd_to" value=(value("mjd_to")) placeholder="59000"; }
-            label { "Program id" input type="text" name="program_id" value=(value("program_id")) placeholder="0104.C-0425(A)"; }
-            label { "Target name" input type="text" name="target" value=(value("target")) placeholder="HD 45677"; }
-            label { "RA (deg or h:m:s)" input type="text" name="ra" value=(value("ra")) placeholder="104.8167"; }
-            label { "Dec (deg or d:m:s)" input type="text" name="dec" value=(value("dec")) placeholder="-13.0586"; }
+            @for (label, name, example) in SEARCH_FIELDS {
+                label { (label) input type="text" name=(name) value=(value(name)) placeholder=(example); }
+            }
             label { "Radius (arcsec)" input type="text" name="radius" value=(value("radius")) placeholder=(DEFAULT_RADIUS_ARCSEC); }
             fieldset.interferometry {
                 legend { "Configuration, time and conditions" }
-                label { "Stations (all of)" input type="text" name="stations" value=(value("stations")) placeholder="A0 G1 J2 J3"; }
-                label { "Hour angle from [h]" input type="text" name="ha_from" value=(value("ha_from")) placeholder="-2"; }
-                label { "to [h]" input type="text" name="ha_to" value=(value("ha_to")) placeholder="2"; }
-                label { "LST from [h]" input type="text" name="lst_from" value=(value("lst_from")) placeholder="22"; }
-                label { "to [h]" input type="text" name="lst_to" value=(value("lst_to")) placeholder="2"; }
-                label { "Baseline from [m]" input type="text" name="baseline_min" value=(value("baseline_min")) placeholder="100"; }
-                label { "to [m]" input type="text" name="baseline_max" value=(value("baseline_max")) placeholder="130"; }
-                label { "Position angle from [deg]" input type="text" name="angle_min" value=(value("angle_min")) placeholder="30"; }
-                label { "to [deg]" input type="text" name="angle_max" value=(value("angle_max")) placeholder="60"; }
-                label { "Seeing at most [\"]" input type="text" name="seeing_max" value=(value("seeing_max")) placeholder="0.8"; }
-                label { "τ0 at least [ms]" input type="text" name="tau0_min" value=(value("tau0_min")) placeholder="5"; }
+                @for (label, name, example) in INTERFEROMETRY_FIELDS {
+                    label { (label) input type="text" name=(name) value=(value(name)) placeholder=(example); }
+                }
             }
             div.actions { button type="submit" { "Search" } a href="/search" { "Clear" } }
         }
