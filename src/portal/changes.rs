@@ -7,7 +7,9 @@
 //! takes the import lock (migrations/0012), so stamps follow the order imports commit in, and
 //! what a running import writes is stamped later than anything already visible. Each page is
 //! bounded before it is read: the page ends at the key of its last row, found first, and the
-//! next page starts after that key, whatever committed in between.
+//! next page starts after that key, whatever committed in between (a page found empty is
+//! sent empty). An import that commits between the bound and the page can make a last page
+//! longer than `limit`, never one that overlaps another.
 
 use adql::build::{Condition, Value};
 use axum::extract::State;
@@ -127,8 +129,12 @@ async fn answer(
             ]));
             next_url(base, &parameters, changed, Some(id))
         }
-        // Nothing changed since: the next poll asks the same.
-        None => next_url(base, &parameters, &cursor.since, cursor.after.as_deref()),
+        // Nothing changed since: an empty page (an import that commits meanwhile is for the
+        // next poll, which asks the same).
+        None => {
+            rows = rows.top(0);
+            next_url(base, &parameters, &cursor.since, cursor.after.as_deref())
+        }
     };
     let rows = rows.order_by(CHANGED, false).order_by(ID, false);
     let preamble = Preamble {
