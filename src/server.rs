@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(alive))
         .route("/readyz", get(ready))
+        .route("/metrics", get(crate::http::metrics::scrape))
         .nest("/tap", crate::tap::router(tap_body))
         .merge(crate::portal::router())
         .merge(crate::scs::router())

@@ -65,3 +65,70 @@ async fn requests_are_tagged_and_logs_are_json_objects_that_name_them() {
     assert_eq!(answered["fields"]["status"], 400);
     assert_eq!(answered["span"]["path"], "/tap/sync");
 }
+
+/// `/metrics` in Prometheus' text format: requests counted per surface and status class, a
+/// histogram of their times that adds up to the count, the pools and the jobs by phase.
+#[tokio::test]
+async fn metrics_count_what_was_answered() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--demo-rows", "20"]);
+    let value = |text: &str, series: &str| -> f64 {
+        text.lines()
+            .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|number| number.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let (_, before) = support::get(&server.url("/metrics")).await;
+    for _ in 0..3 {
+        support::get(&server.url(
+            "/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%201%20exp_id%20FROM%20obsportal.exposures",
+        ))
+        .await;
+    }
+    support::get(&server.url("/tap/sync?LANG=ADQL&QUERY=SELECT%20nothing")).await;
+    support::get(&server.url("/search.votable?instrument=GRAVITY")).await;
+    support::completed_job(&server, "SELECT TOP 1 exp_id FROM obsportal.exposures").await;
+    let (status, after) = support::get(&server.url("/metrics")).await;
+    assert_eq!(status, 200);
+    let ok = r#"obsportal_requests_total{surface="tap_sync",status="2xx"}"#;
+    let bad = r#"obsportal_requests_total{surface="tap_sync",status="4xx"}"#;
+    assert_eq!(value(&after, ok) - value(&before, ok), 3.0, "{after}");
+    assert_eq!(value(&after, bad) - value(&before, bad), 1.0);
+    assert!(
+        value(
+            &after,
+            r#"obsportal_requests_total{surface="api",status="2xx"}"#
+        ) >= 1.0
+    );
+    // The histogram's buckets grow to its count, which is the surface's requests.
+    let count = value(
+        &after,
+        r#"obsportal_request_seconds_count{surface="tap_sync"}"#,
+    );
+    let all = value(
+        &after,
+        r#"obsportal_request_seconds_bucket{surface="tap_sync",le="+Inf"}"#,
+    );
+    let answered: f64 = ["1xx", "2xx", "3xx", "4xx", "5xx"]
+        .iter()
+        .map(|class| {
+            value(
+                &after,
+                &format!(r#"obsportal_requests_total{{surface="tap_sync",status="{class}"}}"#),
+            )
+        })
+        .sum();
+    assert_eq!(count, all);
+    assert_eq!(count, answered);
+    assert!(
+        value(
+            &after,
+            r#"obsportal_pool_connections{pool="queries",state="open"}"#
+        ) >= 1.0
+    );
+    assert!(
+        value(&after, r#"obsportal_jobs{phase="COMPLETED"}"#) >= 1.0,
+        "{after}"
+    );
+}

@@ -5,6 +5,7 @@
 
 mod error;
 pub mod fairness;
+pub mod metrics;
 mod params;
 pub mod request_id;
 mod state;

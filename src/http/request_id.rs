@@ -1,7 +1,8 @@
 //! Every request gets an id: the one the client or the operator's proxy sent in `X-Request-Id`
 //! (when it is short, printable ASCII), or a new one. It goes back in the answer's
 //! `X-Request-Id`, and everything logged while the request is served carries it (a `request`
-//! span), so an operator finds a user's complaint in the logs.
+//! span), so an operator finds a user's complaint in the logs. Each answer is counted for
+//! `/metrics` here too.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -30,8 +31,10 @@ pub async fn tag(mut request: Request, next: Next) -> Response {
         method = %request.method(),
         path = %request.uri().path()
     );
+    let path = request.uri().path().to_string();
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
+    super::metrics::record(&path, response.status().as_u16(), started.elapsed());
     span.in_scope(|| {
         tracing::debug!(
             status = response.status().as_u16(),

@@ -1,0 +1,178 @@
+//! `/metrics`: what an operator's Prometheus scrapes, in its text format. Requests counted per
+//! surface and status class, with a histogram of the time to the answer's head (a stream goes
+//! on after it); at each scrape, the connection pools (size, idle, waiting) and the async jobs
+//! by phase.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+
+/// The surfaces requests are counted by, and how a path is told to be one.
+const SURFACES: &[(&str, &str)] = &[
+    ("tap_sync", "/tap/sync"),
+    ("tap_async", "/tap/async"),
+    ("tap_metadata", "/tap"),
+    ("api", "/search.votable"),
+    ("scs", "/scs"),
+    ("datalink", "/datalink"),
+    ("changes", "/changes"),
+    ("moc", "/moc"),
+    ("probes", "/healthz"),
+    ("probes", "/readyz"),
+    ("metrics", "/metrics"),
+];
+/// Everything else: the web pages.
+const PAGES: &str = "pages";
+/// Upper bounds of the duration buckets [s].
+const BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0,
+];
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+
+#[derive(Default)]
+struct Surface {
+    by_class: [AtomicU64; 5],
+    /// Counts per bucket (not cumulative; summed when written), the last one +Inf.
+    buckets: [AtomicU64; 13],
+    micros: AtomicU64,
+}
+
+struct Metrics {
+    names: Vec<&'static str>,
+    surfaces: Vec<Surface>,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut names: Vec<&'static str> = SURFACES.iter().map(|(name, _)| *name).collect();
+    names.push(PAGES);
+    names.dedup();
+    let surfaces = names.iter().map(|_| Surface::default()).collect();
+    Metrics { names, surfaces }
+});
+
+fn surface_of(path: &str) -> &'static str {
+    SURFACES
+        .iter()
+        .find(|(_, prefix)| {
+            path == *prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .map_or(PAGES, |(name, _)| name)
+}
+
+/// Counts one answered request.
+pub fn record(path: &str, status: u16, elapsed: Duration) {
+    let name = surface_of(path);
+    let metrics = &*METRICS;
+    let Some(index) = metrics.names.iter().position(|n| *n == name) else {
+        return;
+    };
+    let surface = &metrics.surfaces[index];
+    let class = usize::from(status / 100).clamp(1, 5) - 1;
+    surface.by_class[class].fetch_add(1, Ordering::Relaxed);
+    let seconds = elapsed.as_secs_f64();
+    let bucket = BUCKETS
+        .iter()
+        .position(|bound| seconds <= *bound)
+        .unwrap_or(BUCKETS.len());
+    surface.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+    surface
+        .micros
+        .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+}
+
+pub async fn scrape(State(state): State<AppState>) -> Response {
+    let mut out = String::new();
+    let metrics = &*METRICS;
+    out.push_str(
+        "# HELP obsportal_requests_total Requests answered, by surface and status class.\n",
+    );
+    out.push_str("# TYPE obsportal_requests_total counter\n");
+    for (name, surface) in metrics.names.iter().zip(&metrics.surfaces) {
+        for (class, count) in CLASSES.iter().zip(&surface.by_class) {
+            let _ = writeln!(
+                out,
+                "obsportal_requests_total{{surface=\"{name}\",status=\"{class}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
+        }
+    }
+    out.push_str("# HELP obsportal_request_seconds Time to the answer's head, by surface.\n");
+    out.push_str("# TYPE obsportal_request_seconds histogram\n");
+    for (name, surface) in metrics.names.iter().zip(&metrics.surfaces) {
+        let mut cumulative = 0;
+        for (index, bound) in BUCKETS
+            .iter()
+            .map(|b| b.to_string())
+            .chain(["+Inf".to_string()])
+            .enumerate()
+        {
+            cumulative += surface.buckets[index].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "obsportal_request_seconds_bucket{{surface=\"{name}\",le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "obsportal_request_seconds_sum{{surface=\"{name}\"}} {}",
+            surface.micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "obsportal_request_seconds_count{{surface=\"{name}\"}} {cumulative}"
+        );
+    }
+    out.push_str("# HELP obsportal_pool_connections Database connections per pool: open, idle, and requests waiting for one.\n");
+    out.push_str("# TYPE obsportal_pool_connections gauge\n");
+    for (name, pool) in [
+        ("owner", &state.pool),
+        ("queries", &state.reader.pool),
+        ("pages", &state.pages.pool),
+    ] {
+        let status = pool.status();
+        for (kind, value) in [
+            ("open", status.size),
+            ("idle", status.available),
+            ("waiting", status.waiting),
+        ] {
+            let _ = writeln!(
+                out,
+                "obsportal_pool_connections{{pool=\"{name}\",state=\"{kind}\"}} {value}"
+            );
+        }
+    }
+    if let Ok(client) = state.pool.get().await {
+        if let Ok(rows) = client
+            .query(
+                "SELECT phase, count(*) FROM obsportal.job GROUP BY phase ORDER BY phase",
+                &[],
+            )
+            .await
+        {
+            out.push_str("# HELP obsportal_jobs Async jobs in the store, by phase.\n");
+            out.push_str("# TYPE obsportal_jobs gauge\n");
+            for row in rows {
+                let (phase, count): (String, i64) = (row.get(0), row.get(1));
+                let _ = writeln!(out, "obsportal_jobs{{phase=\"{phase}\"}} {count}");
+            }
+        }
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
