@@ -57,7 +57,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     Metrics { names, surfaces }
 });
 
-fn surface_of(path: &str) -> &'static str {
+/// The surface a request's path belongs to, as `record` counts it.
+pub fn surface_of(path: &str) -> &'static str {
     SURFACES
         .iter()
         .find(|(_, prefix)| {
@@ -69,9 +70,8 @@ fn surface_of(path: &str) -> &'static str {
         .map_or(PAGES, |(name, _)| name)
 }
 
-/// Counts one answered request.
-pub fn record(path: &str, status: u16, elapsed: Duration) {
-    let name = surface_of(path);
+/// Counts one answered request of a surface (`surface_of`).
+pub fn record(name: &str, status: u16, elapsed: Duration) {
     let metrics = &*METRICS;
     let Some(index) = metrics.names.iter().position(|n| *n == name) else {
         return;

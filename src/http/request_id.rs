@@ -31,10 +31,11 @@ pub async fn tag(mut request: Request, next: Next) -> Response {
         method = %request.method(),
         path = %request.uri().path()
     );
-    let path = request.uri().path().to_string();
+    // Classified before the request moves on: nothing is copied per request.
+    let surface = super::metrics::surface_of(request.uri().path());
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
-    super::metrics::record(&path, response.status().as_u16(), started.elapsed());
+    super::metrics::record(surface, response.status().as_u16(), started.elapsed());
     span.in_scope(|| {
         tracing::debug!(
             status = response.status().as_u16(),

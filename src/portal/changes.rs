@@ -36,8 +36,7 @@ pub(super) async fn changes(
     headers: axum::http::HeaderMap,
     parameters: Result<Parameters, ParameterError>,
 ) -> Response {
-    let base = service_url(&headers);
-    Surface::Text.answer(answer(state, &base, parameters).await)
+    Surface::Text.answer(answer(state, &headers, parameters).await)
 }
 
 /// Where a page starts: after this change, or after this exposure of it.
@@ -48,9 +47,10 @@ struct Cursor {
 
 async fn answer(
     state: AppState,
-    base: &str,
+    headers: &axum::http::HeaderMap,
     parameters: Result<Parameters, ParameterError>,
 ) -> Result<Response, ServiceError> {
+    let base = &service_url(headers);
     let parameters = parameters?;
     if parameters.get("date_updated_from").is_some() || parameters.get("date_updated_to").is_some()
     {
@@ -140,7 +140,7 @@ async fn answer(
     let preamble = Preamble {
         params: vec![("next".into(), next.clone())],
         infos: vec![],
-        datalink: Some(format!("{base}/datalink")),
+        datalink: Some(crate::datalink::endpoint(headers)),
     };
     let mut response = prepare_built(&rows, None)?
         .stream(
