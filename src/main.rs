@@ -101,6 +101,40 @@ impl UploadArgs {
     }
 }
 
+/// Connections: how many, and how long a client may take to say what it wants.
+#[derive(clap::Args, Clone)]
+struct ConnectionArgs {
+    /// Connections served at once; later ones wait to be accepted.
+    #[arg(long, env = "OBSPORTAL_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// How long a request's head may take to arrive, and an idle keep-alive connection may
+    /// stay open [s].
+    #[arg(long, env = "OBSPORTAL_HEADER_TIMEOUT", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+    /// How long a request body may stop arriving before the request fails [s].
+    #[arg(long, env = "OBSPORTAL_BODY_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
+    /// On SIGTERM, how long requests in flight (streams) may go on before they are cut [s].
+    #[arg(long, env = "OBSPORTAL_SHUTDOWN_GRACE", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    shutdown_grace: u64,
+}
+
+impl ConnectionArgs {
+    fn limits(&self) -> obsportal::http::connections::ConnectionLimits {
+        let seconds = std::time::Duration::from_secs;
+        obsportal::http::connections::ConnectionLimits {
+            max_connections: self.max_connections as usize,
+            header_timeout: seconds(self.header_timeout),
+            body_timeout: seconds(self.body_timeout),
+            shutdown_grace: seconds(self.shutdown_grace),
+        }
+    }
+}
+
 /// Async jobs (`/tap/async`).
 #[derive(clap::Args, Clone)]
 struct JobArgs {
@@ -219,6 +253,8 @@ enum Command {
         jobs: JobArgs,
         #[command(flatten)]
         uploads: UploadArgs,
+        #[command(flatten)]
+        connections: ConnectionArgs,
         /// Queries (TAP sync, the ObsPortal API, cone search) one client address may run at
         /// once; more get 429 with Retry-After. 0: no limit.
         #[arg(long, env = "OBSPORTAL_CLIENT_QUERIES", default_value_t = 32)]
@@ -319,6 +355,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             page_connections,
             jobs,
             uploads,
+            connections,
             client_queries,
             client_address_header,
             user_header,
@@ -339,6 +376,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let service = Service {
                 jobs,
                 uploads: uploads.limits(),
+                connections: connections.limits(),
                 client_queries: obsportal::http::fairness::ClientQueries::new(
                     client_queries,
                     client_address_header,
@@ -436,6 +474,7 @@ async fn ingest_paths(
 struct Service {
     jobs: obsportal::jobs::JobSettings,
     uploads: obsportal::upload::UploadLimits,
+    connections: obsportal::http::connections::ConnectionLimits,
     client_queries: obsportal::http::fairness::ClientQueries,
     user_header: Option<axum::http::HeaderName>,
 }
@@ -449,7 +488,7 @@ async fn serve(
     let shutdown = ShutdownSignal::install()?;
     // The port answers from the first second: alive, not ready, saying what it is doing.
     let listener = server::bind(listen).with_context(|| format!("listening on {listen}"))?;
-    let startup = server::Startup::answer(&listener)?;
+    let startup = server::Startup::answer(&listener, &service.connections)?;
     println!(
         "obsportal starting on http://{}/ (not ready yet: /readyz)",
         listener.local_addr()?
@@ -534,6 +573,7 @@ async fn serve_with(
             client_queries: service.client_queries,
             user_header: service.user_header,
         },
+        &service.connections,
         shutdown,
     )
     .await;

@@ -412,6 +412,11 @@ fn classify(error: RowsError, pool: &QueryPool) -> ResultError {
     let database = error.as_db_error();
     if code == tokio_postgres::error::SqlState::QUERY_CANCELED.code() {
         ResultError::Timeout(pool.timeout.as_secs())
+    } else if error.is_closed() || code.starts_with("57P") {
+        // The database went away under the query (a restart, a failover, this server's
+        // shutdown): nothing the client did, and worth trying again.
+        tracing::warn!(error = ?error, "the database stopped during a result query");
+        ResultError::Unavailable
     } else if let Some(refused) = database.filter(|_| code.starts_with("22")) {
         // SQLSTATE class 22, "data exception": a value the query itself computes or compares.
         ResultError::Data(refused.message().to_string())

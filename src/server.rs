@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio::sync::{oneshot, watch};
 
+use crate::http::connections::{self, ConnectionLimits};
 use crate::http::{AppState, ServiceError, Surface};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -87,7 +88,10 @@ pub struct Startup {
 
 impl Startup {
     /// Answers on a clone of `listener` from now on.
-    pub fn answer(listener: &std::net::TcpListener) -> std::io::Result<Startup> {
+    pub fn answer(
+        listener: &std::net::TcpListener,
+        limits: &ConnectionLimits,
+    ) -> std::io::Result<Startup> {
         let listener = TcpListener::from_std(listener.try_clone()?)?;
         let (phase, phases) = watch::channel("starting".to_string());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -126,12 +130,16 @@ impl Startup {
             )
             .fallback(move || not_yet(phases.clone()))
             .layer(axum::middleware::map_response(name_the_server));
+        let limits = ConnectionLimits {
+            // Nothing the starting server answers is worth waiting for.
+            shutdown_grace: std::time::Duration::ZERO,
+            ..limits.clone()
+        };
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
+            let served = connections::serve(listener, router, &limits, async move {
+                let _ = stopped.await;
+            })
+            .await;
             if let Err(error) = served {
                 tracing::warn!(%error, "the starting server stopped");
             }
@@ -167,26 +175,17 @@ async fn name_the_server(mut response: axum::response::Response) -> axum::respon
 pub async fn serve(
     listener: std::net::TcpListener,
     state: AppState,
-    shutdown: ShutdownSignal,
+    limits: &ConnectionLimits,
+    mut shutdown: ShutdownSignal,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
     let listener = TcpListener::from_std(listener)?;
-    // Without TCP_NODELAY, small answers wait for the client's delayed ACK (~40 ms).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "could not set TCP_NODELAY");
-        }
-    });
-    let mut shutdown = shutdown;
     let jobs = state.jobs.clone();
-    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            shutdown.received().await;
-            // Blocking WAITs return now rather than hold the shutdown.
-            jobs.begin_stop();
-        })
-        .await
+    connections::serve(listener, router(state), limits, async move {
+        shutdown.received().await;
+        // Blocking WAITs return now rather than hold the shutdown.
+        jobs.begin_stop();
+    })
+    .await
 }
 
 /// The service's socket, bound at once; non-blocking, as tokio wants it.

@@ -378,3 +378,90 @@ async fn one_client_cannot_take_every_query_slot() {
     let (status, _, body) = from("192.0.2.1", tap(quick)).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// Slowloris and a full house (issue 14): a client that sends its request head a byte at a
+/// time, or stops sending its body, is cut off after the timeouts; past the connection cap,
+/// a new client waits to be accepted rather than being refused, and is served once a place
+/// is free.
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_connections_are_capped() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[
+        "--max-connections",
+        "2",
+        "--header-timeout",
+        "2",
+        "--body-timeout",
+        "2",
+    ]);
+    let address = server
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let stalled = |start: &'static str| {
+        let address = address.clone();
+        async move {
+            let mut tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+            tcp.write_all(start.as_bytes()).await.unwrap();
+            tcp
+        }
+    };
+    // Until what the server does with them is over, the test must not wait forever.
+    let ends_within = |limit: Duration, mut tcp: tokio::net::TcpStream| async move {
+        let began = Instant::now();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(limit, tcp.read_to_end(&mut answer)).await;
+        assert!(
+            read.is_ok(),
+            "the connection was still open after {limit:?}"
+        );
+        (
+            began.elapsed(),
+            String::from_utf8_lossy(&answer).to_string(),
+        )
+    };
+
+    // Two slowloris connections take both places.
+    let heads = [
+        stalled("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await,
+        stalled("GET /healthz HTTP/1.1\r\n").await,
+    ];
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let began = Instant::now();
+    let kind = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("a waiting client is served once a place is free");
+    let waited = began.elapsed();
+    assert_eq!(kind.status().as_u16(), 200);
+    assert!(
+        waited >= Duration::from_millis(1200),
+        "served after {waited:?}: the cap of 2 connections did not hold"
+    );
+    for head in heads {
+        let (after, _) = ends_within(Duration::from_secs(4), head).await;
+        assert!(after < Duration::from_secs(4));
+    }
+
+    // A body that stops arriving fails its request.
+    let body = stalled(
+        "POST /tap/sync HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: 1000\r\n\r\nLANG=ADQL&QUERY=SELECT",
+    )
+    .await;
+    let (_, answer) = ends_within(Duration::from_secs(6), body).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("stopped arriving"), "{answer}");
+    let (status, body) =
+        get(&server
+            .url("/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%201%20*%20FROM%20TAP_SCHEMA.tables"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -3,6 +3,7 @@
 //! Nothing here knows a handler: `server.rs` assembles the router, so handlers import this
 //! module and never the router.
 
+pub mod connections;
 mod error;
 pub mod fairness;
 pub mod metrics;

@@ -118,6 +118,21 @@ impl ParameterError {
         }
     }
 
+    /// A body that could not be read whole: over the limit, or it stopped arriving (the
+    /// connection's body timeout) or broke off.
+    fn unread(error: axum::Error) -> Self {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        while let Some(cause) = source {
+            if cause.is::<http_body_util::LengthLimitError>() {
+                return ParameterError::TooLarge;
+            }
+            source = cause.source();
+        }
+        ParameterError::Unreadable(format!(
+            "the request body stopped arriving before its end ({error})"
+        ))
+    }
+
     /// From axum's refusal to read a body: too large (413) or malformed (400).
     fn body(status: StatusCode, detail: String) -> Self {
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -170,7 +185,7 @@ impl<S: Send + Sync> FromRequest<S> for Parameters {
             // multipart bodies carrying uploaded tables).
             let body = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
                 .await
-                .map_err(|_| ParameterError::TooLarge)?;
+                .map_err(ParameterError::unread)?;
             pairs.extend(form_urlencoded::parse(&body).into_owned());
         } else if is_post && content_type.starts_with("multipart/form-data") {
             let (fields, files) = multipart_parts(request, state).await?;
