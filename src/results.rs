@@ -420,6 +420,16 @@ fn classify(error: RowsError, pool: &QueryPool) -> ResultError {
     } else if let Some(refused) = database.filter(|_| code.starts_with("22")) {
         // SQLSTATE class 22, "data exception": a value the query itself computes or compares.
         ResultError::Data(refused.message().to_string())
+    } else if let Some(refused) = database.filter(|_| code.starts_with("42")) {
+        // Class 42 after the checker: types the query combines that PostgreSQL cannot (a
+        // string column compared with a number), which the checker leaves to PostgreSQL. The
+        // user's to correct, in PostgreSQL's words and with its hint.
+        tracing::info!(error = ?refused, "PostgreSQL refused a checked query");
+        let hint = refused
+            .hint()
+            .map(|hint| format!(" ({hint})"))
+            .unwrap_or_default();
+        ResultError::Data(format!("{}{hint}", refused.message()))
     } else if let Some(refused) = database.filter(|db| raised_by_pg_sphere(db, code)) {
         // pg_sphere refuses values (a circle's radius computed from a column) as internal
         // errors; they are the query's, like class 22.

@@ -121,6 +121,42 @@ async fn uploads_over_the_limits_or_malformed_are_refused_and_leave_nothing() {
     let (status, body) = upload_query(&server, "select,param:table", Some("a\n1\n")).await;
     assert_eq!(status, 400);
     assert!(error_of(&body).contains("reserved word"), "{body}");
+    // XML entities: an external one (a file of the server) and an expanding one (a billion
+    // laughs) are not resolved; the upload is refused with the byte it broke at.
+    let table = |cell: &str, doctype: &str| {
+        format!(
+            "<?xml version=\"1.0\"?>{doctype}<VOTABLE><RESOURCE><TABLE>\
+             <FIELD name=\"name\" datatype=\"char\" arraysize=\"*\"/>\
+             <FIELD name=\"ra\" datatype=\"double\"/><FIELD name=\"dec\" datatype=\"double\"/>\
+             <DATA><TABLEDATA><TR><TD>{cell}</TD><TD>1</TD><TD>1</TD></TR></TABLEDATA></DATA>\
+             </TABLE></RESOURCE></VOTABLE>"
+        )
+    };
+    let laughs = (1..10)
+        .map(|i| format!("<!ENTITY l{i} \"{}\">", format!("&l{};", i - 1).repeat(10)))
+        .collect::<String>();
+    for hostile in [
+        table(
+            "&xxe;",
+            "<!DOCTYPE v [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>",
+        ),
+        table(
+            "&l9;",
+            &format!("<!DOCTYPE v [<!ENTITY l0 \"lol\">{laughs}]>"),
+        ),
+    ] {
+        let (status, body) = upload_query(&server, "targets,param:table", Some(&hostile)).await;
+        assert_eq!(status, 400, "{body}");
+        let message = error_of(&body);
+        assert!(
+            message.contains("upload targets: byte") && message.contains("unrecognized entity"),
+            "{message}"
+        );
+        assert!(
+            !body.contains("root:") && !body.contains("lollol"),
+            "{body}"
+        );
+    }
     // A good one runs, and nothing of any of them stays in the database.
     let (status, body) =
         upload_query(&server, "targets,param:table", Some("name,ra,dec\na,1,1\n")).await;

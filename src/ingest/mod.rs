@@ -20,6 +20,8 @@ use std::time::Duration;
 pub use fits::FitsError;
 use instruments::Instruments;
 pub use load::{import, Progress};
+#[cfg(fuzzing)]
+pub use load::read_for_fuzzing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

@@ -58,7 +58,7 @@ fn read_file(
 }
 
 /// Dispatches on the name: bundles are opened, compressed files decompressed, the rest read.
-fn read_stream(
+pub(crate) fn read_stream(
     name: &str,
     input: Box<dyn Read + '_>,
     positions: &mut Positions,

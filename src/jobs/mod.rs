@@ -126,6 +126,9 @@ impl Jobs {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        if !could_be_id(id) {
+            return Ok(None);
+        }
         store::get(&self.0.pool, id).await
     }
 
@@ -141,10 +144,16 @@ impl Jobs {
 
     /// Applies a change; false when the job's phase does not allow it.
     pub async fn change(&self, id: &str, change: Change) -> Result<bool, StoreError> {
+        if !could_be_id(id) {
+            return Ok(false);
+        }
         store::change(&self.0.pool, id, change).await
     }
 
     pub async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        if !could_be_id(id) {
+            return Ok(false);
+        }
         store::delete(&self.0.pool, id).await
     }
 
@@ -216,6 +225,12 @@ impl Jobs {
             let _ = tokio::time::timeout(Duration::from_secs(5), handle).await;
         }
     }
+}
+
+/// Whether `id` has the shape `new_id` gives: anything else names no job, and is not sent to
+/// the database (where a NUL byte, say, is an error rather than "no such job").
+fn could_be_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
 /// 128 random bits from the operating system, in hex: a job id no one can guess.

@@ -323,6 +323,13 @@ impl Upload {
     }
 }
 
+/// For the fuzz target `upload` (`fuzz/`): an uploaded table's bytes read as the service
+/// reads them, to COPY rows. Errors are the input's.
+#[cfg(fuzzing)]
+pub fn read_for_fuzzing(bytes: &[u8]) {
+    let _ = parse(bytes, 10_000);
+}
+
 /// A VOTable when it looks like XML, CSV otherwise.
 fn parse(bytes: &[u8], max_rows: u64) -> Result<(Vec<UploadColumn>, copy::CopyWriter), ReadError> {
     let start = bytes

@@ -487,3 +487,75 @@ pub async fn completed_job(server: &Server, query: &str) -> String {
     }
     panic!("{job} did not complete in 30 s")
 }
+
+/// One line of a hostile file: `\n`, `\t`, `\0`, `\\` and `\uXXXX` written as escapes.
+pub fn unescape(line: &str) -> String {
+    let mut text = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            text.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some('n') => text.push('\n'),
+            Some('t') => text.push('\t'),
+            Some('0') => text.push('\0'),
+            Some('\\') => text.push('\\'),
+            Some('u') => {
+                chars.next();
+                let code: String = chars.by_ref().take(4).collect();
+                let code = u32::from_str_radix(&code, 16).expect("four hex digits after \\u");
+                text.push(char::from_u32(code).expect("a character"));
+                continue;
+            }
+            _ => {
+                text.push('\\');
+                continue;
+            }
+        }
+        chars.next();
+    }
+    text
+}
+
+/// What must not change: the catalog (relations, functions, roles, databases, role settings,
+/// grants, large objects) and the rows of every table, read as the cluster's superuser.
+pub async fn database_state(workspace: &Workspace) -> Vec<String> {
+    let db = workspace.connect("postgres", "obsportal").await;
+    let catalog = "SELECT \
+        (SELECT md5(string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text, ',' \
+             ORDER BY n.nspname, c.relname)) FROM pg_class AS c \
+             JOIN pg_namespace AS n ON n.oid = c.relnamespace \
+             WHERE n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast%'), \
+        (SELECT md5(string_agg(p.oid::text || p.proname, ',' ORDER BY p.oid)) FROM pg_proc AS p), \
+        (SELECT md5(string_agg(rolname || rolsuper::text || rolcanlogin::text \
+             || coalesce(array_to_string(rolconfig, ' '), ''), ',' ORDER BY rolname)) FROM pg_roles), \
+        (SELECT md5(string_agg(datname, ',' ORDER BY datname)) FROM pg_database), \
+        (SELECT count(*)::text FROM pg_db_role_setting), \
+        (SELECT md5(string_agg(relname || coalesce(relacl::text, ''), ',' ORDER BY relname)) \
+             FROM pg_class WHERE relacl IS NOT NULL), \
+        (SELECT count(*)::text FROM pg_largeobject_metadata)";
+    let row = db.query_one(catalog, &[]).await.unwrap();
+    let mut state: Vec<String> = (0..row.len()).map(|i| row.get::<_, String>(i)).collect();
+    let tables = db
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class AS c \
+             JOIN pg_namespace AS n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'm') AND n.nspname IN ('obsportal', 'tap_schema', 'ivoa') \
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    for table in tables {
+        let name: String = table.get(0);
+        let rows: i64 = db
+            .query_one(&format!("SELECT count(*) FROM {name}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        state.push(format!("{name}: {rows}"));
+    }
+    state
+}
