@@ -258,13 +258,18 @@ pub fn read_for_fuzzing(name: &str, bytes: &[u8]) {
     let instruments = INSTRUMENTS.get_or_init(Instruments::load);
     let mut row = CopyRow::default();
     let mut positions = Positions::default();
-    let _ = sources::read_stream(name, Box::new(bytes), &mut positions, &mut |source, header| {
-        if let Some(dp_id) = derive::dp_id(&header, instruments) {
-            let verdict = derive::derive(&dp_id, &header, instruments);
-            row.write_header(1, &dp_id, source, &header, &verdict);
-        }
-        Ok(())
-    });
+    let _ = sources::read_stream(
+        name,
+        Box::new(bytes),
+        &mut positions,
+        &mut |source, header| {
+            if let Some(dp_id) = derive::dp_id(&header, instruments) {
+                let verdict = derive::derive(&dp_id, &header, instruments);
+                row.write_header(1, &dp_id, source, &header, &verdict);
+            }
+            Ok(())
+        },
+    );
 }
 
 /// One line of COPY text format, in the column order of the staging table.

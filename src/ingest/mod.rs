@@ -19,9 +19,9 @@ use std::time::Duration;
 
 pub use fits::FitsError;
 use instruments::Instruments;
-pub use load::{import, Progress};
 #[cfg(fuzzing)]
 pub use load::read_for_fuzzing;
+pub use load::{import, Progress};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
