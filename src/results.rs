@@ -21,6 +21,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::Row;
 
 use crate::db::QueryPool;
+use crate::http::metrics;
 use crate::votable::{Cell, QueryStatus, ResultWriter};
 
 /// Rows a result holds when the client does not say (MAXREC), and the most it may ask for:
@@ -132,12 +133,21 @@ pub async fn stream_results(
     };
     tokio::spawn(run_query(pool, query, writer, output));
     let body = match start.await.map_err(|_| ResultError::Unavailable)?? {
-        Start::Whole(document) => Body::from(document),
+        Start::Whole(document) => {
+            metrics::result_bytes(document.len());
+            Body::from(document)
+        }
         Start::Streaming => {
             // Fused: a body wrapper (gzip) may ask again after the end.
             Body::from_stream(futures_util::StreamExt::fuse(futures_util::stream::unfold(
                 body,
-                |mut body| async move { body.recv().await.map(|chunk| (chunk, body)) },
+                |mut body| async move {
+                    let chunk = body.recv().await?;
+                    if let Ok(bytes) = &chunk {
+                        metrics::result_bytes(bytes.len());
+                    }
+                    Some((chunk, body))
+                },
             )))
         }
     };
@@ -307,7 +317,7 @@ async fn stream_rows(
         Err(error) => return Some(Err(RowsError::Database(error))),
     };
     pin_mut!(rows);
-    let mut written: u64 = 0;
+    let mut written = RowsWritten(0);
     loop {
         let next = tokio::select! {
             next = rows.next() => next,
@@ -321,17 +331,26 @@ async fn stream_rows(
             Some(Err(error)) => return Some(Err(RowsError::Database(error))),
             Some(Ok(row)) => row,
         };
-        if query.max_rows.is_some_and(|max| written >= max) {
+        if query.max_rows.is_some_and(|max| written.0 >= max) {
             return Some(Ok(QueryStatus::Overflow));
         }
         if let Err(error) = write_row(writer, &row) {
             tracing::error!(%error, "could not write a result row");
             return Some(Err(RowsError::Unwritable));
         }
-        written += 1;
+        written.0 += 1;
         if !output.send(writer).await {
             return None;
         }
+    }
+}
+
+/// The rows a stream wrote, counted for `/metrics` however the stream ends.
+struct RowsWritten(u64);
+
+impl Drop for RowsWritten {
+    fn drop(&mut self) {
+        metrics::result_rows(self.0);
     }
 }
 

@@ -80,11 +80,13 @@ async fn metrics_count_what_was_answered() {
             .unwrap_or(0.0)
     };
     let (_, before) = support::get(&server.url("/metrics")).await;
+    let mut sent = 0;
     for _ in 0..3 {
-        support::get(&server.url(
+        let (_, body) = support::get(&server.url(
             "/tap/sync?LANG=ADQL&QUERY=SELECT%20TOP%201%20exp_id%20FROM%20obsportal.exposures",
         ))
         .await;
+        sent += body.len();
     }
     support::get(&server.url("/tap/sync?LANG=ADQL&QUERY=SELECT%20nothing")).await;
     support::get(&server.url("/search.votable?instrument=GRAVITY")).await;
@@ -95,6 +97,10 @@ async fn metrics_count_what_was_answered() {
     let bad = r#"obsportal_requests_total{surface="tap_sync",status="4xx"}"#;
     assert_eq!(value(&after, ok) - value(&before, ok), 3.0, "{after}");
     assert_eq!(value(&after, bad) - value(&before, bad), 1.0);
+    // Result rows and bytes: at least the three one-row answers (and the API's).
+    let grew = |series: &str| value(&after, series) - value(&before, series);
+    assert!(grew("obsportal_result_rows_total") >= 3.0, "{after}");
+    assert!(grew("obsportal_result_bytes_total") >= sent as f64, "{after}");
     assert!(
         value(
             &after,
@@ -131,4 +137,42 @@ async fn metrics_count_what_was_answered() {
         value(&after, r#"obsportal_jobs{phase="COMPLETED"}"#) >= 1.0,
         "{after}"
     );
+}
+
+/// The Grafana dashboard in `deploy/` charts only series `/metrics` has.
+#[tokio::test]
+async fn the_dashboard_charts_what_the_server_exposes() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[]);
+    support::completed_job(&server, "SELECT TOP 1 table_name FROM TAP_SCHEMA.tables").await;
+    let (_, exposed) = support::get(&server.url("/metrics")).await;
+    let dashboard = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/grafana-dashboard.json"
+    ))
+    .unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    let mut charted = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expression = target["expr"].as_str().unwrap();
+            charted.extend(
+                expression
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|word| word.starts_with("obsportal_"))
+                    .map(str::to_string),
+            );
+        }
+    }
+    assert!(charted.len() >= 6, "{charted:?}");
+    for series in charted {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| series.strip_suffix(suffix))
+            .unwrap_or(&series);
+        assert!(
+            exposed.contains(&format!("# TYPE {family} ")),
+            "{series} is charted but not exposed:\n{exposed}"
+        );
+    }
 }

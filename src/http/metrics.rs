@@ -1,7 +1,7 @@
 //! `/metrics`: what an operator's Prometheus scrapes, in its text format. Requests counted per
 //! surface and status class, with a histogram of the time to the answer's head (a stream goes
-//! on after it); at each scrape, the connection pools (size, idle, waiting) and the async jobs
-//! by phase.
+//! on after it); the rows and bytes of query results sent (streams counted as they go); at
+//! each scrape, the connection pools (size, idle, waiting) and the async jobs by phase.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +47,20 @@ struct Surface {
 struct Metrics {
     names: Vec<&'static str>,
     surfaces: Vec<Surface>,
+}
+
+/// Query results sent (TAP, the API, cone search): rows, and bytes before compression.
+static RESULT_ROWS: AtomicU64 = AtomicU64::new(0);
+static RESULT_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Counts rows of a query result as written (`results`).
+pub fn result_rows(rows: u64) {
+    RESULT_ROWS.fetch_add(rows, Ordering::Relaxed);
+}
+
+/// Counts bytes of a query result as sent (`results`).
+pub fn result_bytes(bytes: usize) {
+    RESULT_BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -130,6 +144,18 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         let _ = writeln!(
             out,
             "obsportal_request_seconds_count{{surface=\"{name}\"}} {cumulative}"
+        );
+    }
+    for (name, help, total) in [
+        ("rows", "Rows of query results written", &RESULT_ROWS),
+        ("bytes", "Bytes of query results sent, before compression", &RESULT_BYTES),
+    ] {
+        let _ = writeln!(out, "# HELP obsportal_result_{name}_total {help}.");
+        let _ = writeln!(out, "# TYPE obsportal_result_{name}_total counter");
+        let _ = writeln!(
+            out,
+            "obsportal_result_{name}_total {}",
+            total.load(Ordering::Relaxed)
         );
     }
     out.push_str("# HELP obsportal_pool_connections Database connections per pool: open, idle, and requests waiting for one.\n");
