@@ -6,10 +6,12 @@
 //! - ASPRO2: `POST /search.votable` 30" cones around random real targets;
 //! - TAP: `POST /tap/sync` ADQL cones of the same size;
 //! - SCS: `GET /scs` cones of the same size;
-//! - pages: `GET /search` with a random instrument, sort order, direction and page (1-10).
+//! - pages: `GET /search` with a random instrument, sort order, direction and page (1-10);
+//! - async: a TAP job of the same cone, its whole life: created with PHASE=RUN, waited for
+//!   (blocking WAIT), its result read, deleted (one latency for all four requests).
 //!
-//! Then the reference, measured in the same run: the same clients without the pages (the three
-//! API kinds in equal parts). Reported per kind: requests/s, p50 and p99 latency, errors (a
+//! Then the reference, measured in the same run: the same clients without the pages and jobs
+//! (the three sync API kinds in equal parts). Reported per kind: requests/s, p50 and p99 latency, errors (a
 //! status other than 200 or a broken answer), and the server's peak RSS. Goals on this machine:
 //! the mixed run at least half the reference's requests/s, ASPRO2's p99 at most twice its
 //! reference p99, no error.
@@ -30,9 +32,10 @@ enum Kind {
     Tap,
     Scs,
     Page,
+    Async,
 }
 
-const KINDS: [Kind; 4] = [Kind::Aspro2, Kind::Tap, Kind::Scs, Kind::Page];
+const KINDS: [Kind; 5] = [Kind::Aspro2, Kind::Tap, Kind::Scs, Kind::Page, Kind::Async];
 
 impl Kind {
     fn name(self) -> &'static str {
@@ -41,6 +44,7 @@ impl Kind {
             Kind::Tap => "TAP /tap/sync",
             Kind::Scs => "SCS /scs",
             Kind::Page => "page /search",
+            Kind::Async => "async job /tap/async",
         }
     }
 }
@@ -66,11 +70,14 @@ async fn request(
                 .await
                 .is_complete_votable()
         }
-        Kind::Tap => {
+        Kind::Tap | Kind::Async => {
             let query = format!(
                 "SELECT * FROM obsportal.exposures WHERE CONTAINS(POINT('ICRS', target_ra, \
                  target_dec), CIRCLE('ICRS', {ra}, {dec}, {radius_deg})) = 1"
             );
+            if kind == Kind::Async {
+                return async_job(connection, &query).await;
+            }
             let body = form(&[("REQUEST", "doQuery"), ("LANG", "ADQL"), ("QUERY", &query)]);
             connection
                 .post_form("/tap/sync", &body)
@@ -99,6 +106,48 @@ async fn request(
             answer.status == 200 && answer.text().contains("id=\"result-count\"")
         }
     }
+}
+
+/// A job's life as pyvo's `run_async` lives it: create and run, wait, read, delete.
+async fn async_job(connection: &mut Connection, query: &str) -> bool {
+    let body = form(&[("LANG", "ADQL"), ("QUERY", query), ("PHASE", "RUN")]);
+    let created = connection.post_form("/tap/async", &body).await;
+    let Some(job) = created.location.filter(|_| created.status == 303) else {
+        return false;
+    };
+    let path = job
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|slash| rest[slash..].to_string()))
+        .unwrap_or(job);
+    let mut completed = false;
+    for _ in 0..10 {
+        let phase = connection.get(&format!("{path}/phase")).await;
+        match phase.text().trim() {
+            "COMPLETED" => {
+                completed = true;
+                break;
+            }
+            "QUEUED" | "EXECUTING" | "PENDING" => {
+                let waited = connection.get(&format!("{path}?WAIT=30")).await;
+                if waited.status != 200 {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    if !completed
+        || !connection
+            .get(&format!("{path}/results/result"))
+            .await
+            .is_complete_votable()
+    {
+        return false;
+    }
+    let deleted = connection
+        .post_form(&path, &form(&[("ACTION", "DELETE")]))
+        .await;
+    deleted.status == 303
 }
 
 struct Outcome {
@@ -250,7 +299,11 @@ fn main() {
         clients,
         duration,
     );
-    let (mixed_rate, mixed_p99) = report("mixed: ASPRO2, TAP, SCS and pages", &mixed, &KINDS);
+    let (mixed_rate, mixed_p99) = report(
+        "mixed: ASPRO2, TAP, SCS, pages and async jobs",
+        &mixed,
+        &KINDS,
+    );
     let reference_kinds = [Kind::Aspro2, Kind::Tap, Kind::Scs];
     let reference = run(
         &server.url,
@@ -261,7 +314,7 @@ fn main() {
         duration,
     );
     let (reference_rate, reference_p99) = report(
-        "reference: the same without pages",
+        "reference: the same without pages and jobs",
         &reference,
         &reference_kinds,
     );

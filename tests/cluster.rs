@@ -295,3 +295,54 @@ async fn a_stop_during_the_demo_load_is_prompt_and_keeps_nothing() {
     assert_eq!(count(&db, "SELECT count(*) FROM obsportal.header").await, 0);
     drop(server);
 }
+
+/// SIGTERM at any moment of a first start (creating the cluster, starting it, migrating):
+/// the server stops within 10 s, and the next start on the same data directory comes up.
+#[tokio::test]
+async fn a_stop_at_any_moment_of_the_first_start_is_prompt_and_leaves_a_usable_directory() {
+    for after_ms in [150, 700, 1500, 3000] {
+        let workspace = Workspace::new();
+        let mut starting = std::process::Command::new(BINARY)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--demo-rows",
+                "300",
+                "--data-dir",
+            ])
+            .arg(workspace.data_dir())
+            .env_remove("DATABASE_URL")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(after_ms));
+        let asked = std::time::Instant::now();
+        kill(Pid::from_raw(starting.id() as i32), Signal::SIGTERM).unwrap();
+        let stopped = wait_until(Duration::from_secs(10), || {
+            starting.try_wait().unwrap().is_some()
+        });
+        assert!(
+            stopped,
+            "still running 10 s after a SIGTERM {after_ms} ms into the start"
+        );
+        eprintln!(
+            "SIGTERM {after_ms} ms into the first start: stopped in {:?}",
+            asked.elapsed()
+        );
+        assert!(
+            wait_until(Duration::from_secs(10), || workspace
+                .postmaster_pid()
+                .is_none()),
+            "the cluster stopped with it"
+        );
+        let server = workspace.serve(&["--demo-rows", "300"]);
+        assert!(available(&server).await, "after a stop {after_ms} ms in");
+        let db = workspace.connect("obsportal", "obsportal").await;
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM obsportal.exposures").await,
+            300
+        );
+    }
+}

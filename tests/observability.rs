@@ -100,7 +100,10 @@ async fn metrics_count_what_was_answered() {
     // Result rows and bytes: at least the three one-row answers (and the API's).
     let grew = |series: &str| value(&after, series) - value(&before, series);
     assert!(grew("obsportal_result_rows_total") >= 3.0, "{after}");
-    assert!(grew("obsportal_result_bytes_total") >= sent as f64, "{after}");
+    assert!(
+        grew("obsportal_result_bytes_total") >= sent as f64,
+        "{after}"
+    );
     assert!(
         value(
             &after,

@@ -19,9 +19,10 @@ pub struct Connection {
     line: String,
 }
 
-/// An answer: its status and whole body (chunked bodies put together).
+/// An answer: its status, where it redirects to, and whole body (chunked bodies put together).
 pub struct Answer {
     pub status: u16,
+    pub location: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -104,7 +105,7 @@ impl Connection {
             .nth(1)
             .and_then(|code| code.parse().ok())
             .unwrap_or_else(|| panic!("not an HTTP status line: {status_line:?}"));
-        let (mut length, mut chunked) = (None, false);
+        let (mut length, mut chunked, mut location) = (None, false, None);
         loop {
             let header = self.next_line().await;
             if header.is_empty() {
@@ -116,6 +117,8 @@ impl Connection {
                 length = Some(value.parse::<usize>().unwrap());
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = value.eq_ignore_ascii_case("chunked");
+            } else if name.eq_ignore_ascii_case("location") {
+                location = Some(value.to_string());
             }
         }
         let mut body = Vec::new();
@@ -135,7 +138,11 @@ impl Connection {
             let length = length.expect("an answer with Content-Length or chunked");
             self.read_into(&mut body, length).await;
         }
-        Answer { status, body }
+        Answer {
+            status,
+            location,
+            body,
+        }
     }
 
     /// The next header line, without its CRLF.

@@ -148,7 +148,11 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
     }
     for (name, help, total) in [
         ("rows", "Rows of query results written", &RESULT_ROWS),
-        ("bytes", "Bytes of query results sent, before compression", &RESULT_BYTES),
+        (
+            "bytes",
+            "Bytes of query results sent, before compression",
+            &RESULT_BYTES,
+        ),
     ] {
         let _ = writeln!(out, "# HELP obsportal_result_{name}_total {help}.");
         let _ = writeln!(out, "# TYPE obsportal_result_{name}_total counter");
