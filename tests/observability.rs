@@ -104,6 +104,10 @@ async fn metrics_count_what_was_answered() {
         grew("obsportal_result_bytes_total") >= sent as f64,
         "{after}"
     );
+    // The demo data's import, as the database recorded it.
+    assert_eq!(value(&after, "obsportal_imports_total"), 1.0, "{after}");
+    assert!(value(&after, "obsportal_import_headers_accepted_total") >= 20.0);
+    assert!(value(&after, "obsportal_import_last_timestamp_seconds") > 1.7e9);
     assert!(
         value(
             &after,

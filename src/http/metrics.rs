@@ -1,7 +1,8 @@
 //! `/metrics`: what an operator's Prometheus scrapes, in its text format. Requests counted per
 //! surface and status class, with a histogram of the time to the answer's head (a stream goes
 //! on after it); the rows and bytes of query results sent (streams counted as they go); at
-//! each scrape, the connection pools (size, idle, waiting) and the async jobs by phase.
+//! each scrape, the connection pools (size, idle, waiting), the async jobs by phase, and what
+//! the imports and harvests (separate processes, a CronJob's) recorded in the database.
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -196,6 +197,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
                 let _ = writeln!(out, "obsportal_jobs{{phase=\"{phase}\"}} {count}");
             }
         }
+        write_imports(&client, &mut out).await;
     }
     (
         [(
@@ -205,4 +207,58 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         out,
     )
         .into_response()
+}
+
+/// Imports and harvests run as processes of their own (`obsportal ingest`, `harvest`): their
+/// counts are read from what they committed, so every replica reports the same.
+async fn write_imports(client: &tokio_postgres::Client, out: &mut String) {
+    let Ok(row) = client
+        .query_one(
+            "SELECT count(*)::float8, coalesce(sum(headers_read), 0)::float8, \
+                    coalesce(sum(accepted), 0)::float8, \
+                    coalesce(extract(epoch FROM max(finished_at)), 0)::float8, \
+                    (SELECT count(*) FROM obsportal.harvest_failure)::float8, \
+                    (SELECT coalesce(extract(epoch FROM max(updated_at)), 0) \
+                       FROM obsportal.harvest_cursor)::float8 \
+             FROM obsportal.import WHERE finished_at IS NOT NULL",
+            &[],
+        )
+        .await
+    else {
+        return;
+    };
+    let series = [
+        ("imports_total", "counter", "Imports committed"),
+        (
+            "import_headers_read_total",
+            "counter",
+            "Headers read by committed imports",
+        ),
+        (
+            "import_headers_accepted_total",
+            "counter",
+            "Headers committed imports published",
+        ),
+        (
+            "import_last_timestamp_seconds",
+            "gauge",
+            "When the last import committed (0: never)",
+        ),
+        (
+            "harvest_failed_frames",
+            "gauge",
+            "Frames whose header a harvest could not fetch yet",
+        ),
+        (
+            "harvest_last_timestamp_seconds",
+            "gauge",
+            "When a harvest last moved its cursor (0: never)",
+        ),
+    ];
+    for (index, (name, kind, help)) in series.iter().enumerate() {
+        let value: f64 = row.get(index);
+        let _ = writeln!(out, "# HELP obsportal_{name} {help}.");
+        let _ = writeln!(out, "# TYPE obsportal_{name} {kind}");
+        let _ = writeln!(out, "obsportal_{name} {value}");
+    }
 }
