@@ -443,6 +443,17 @@ impl Upload {
                 ))
                 .await?;
         }
+        if let Some((_, dec)) = self.position() {
+            // What the translator's crossmatch zones join on (adql's translate/zones.rs), so
+            // that the planner can tell when they beat the index.
+            client
+                .batch_execute(&format!(
+                    "CREATE STATISTICS pg_temp.{} ON (floor({} * 3600)) FROM {table}",
+                    quoted(&format!("{}_zone", self.name)),
+                    quoted(dec)
+                ))
+                .await?;
+        }
         let indexed = started.elapsed();
         client.batch_execute(&format!("ANALYZE {table}")).await?;
         let times = LoadTimes {

@@ -14,6 +14,7 @@ use crate::{OutputColumn, Translation};
 
 mod geometry;
 mod uv;
+mod zones;
 
 use geometry::*;
 
@@ -242,7 +243,14 @@ fn from_item(item: &FromItem, out: &mut String) {
             natural,
             constraint,
         } => {
+            let zones = match (kind, constraint) {
+                (JoinKind::Inner, JoinConstraint::On(condition)) => zones::crossmatch(condition),
+                _ => None,
+            };
             from_item(left, out);
+            if let Some(zones) = &zones {
+                zones.steps(out);
+            }
             if *natural {
                 out.push_str(" NATURAL");
             }
@@ -258,7 +266,15 @@ fn from_item(item: &FromItem, out: &mut String) {
                 JoinConstraint::None => {}
                 JoinConstraint::On(condition) => {
                     out.push_str(" ON ");
-                    expr(condition, out);
+                    match &zones {
+                        Some(zones) => {
+                            zones.equality(out);
+                            out.push('(');
+                            expr(condition, out);
+                            out.push(')');
+                        }
+                        None => expr(condition, out),
+                    }
                 }
                 JoinConstraint::Using(columns) => {
                     out.push_str(" USING (");

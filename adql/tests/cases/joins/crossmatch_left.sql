@@ -1,0 +1,1 @@
+SELECT "t"."name", "e"."exp_id" FROM pg_temp."targets" AS "t" LEFT JOIN "obsportal"."exposures" AS "e" ON (spoint(radians("e"."target_ra"), radians("e"."target_dec")) <@ scircle(spoint(radians("t"."ra"), radians("t"."dec")), radians((30.0::float8 / 3600))))

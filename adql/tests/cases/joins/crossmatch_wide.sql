@@ -1,0 +1,1 @@
+SELECT "t"."name", "e"."exp_id" FROM pg_temp."targets" AS "t" JOIN "obsportal"."exposures" AS "e" ON (spoint(radians("e"."target_ra"), radians("e"."target_dec")) <@ scircle(spoint(radians("t"."ra"), radians("t"."dec")), radians(0.5::float8)))
