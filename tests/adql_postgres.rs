@@ -214,17 +214,12 @@ async fn cone_and_distance_queries_use_the_gist_index() {
 async fn repeated_cone_searches_settle_on_one_generic_plan() {
     let (_workspace, _server, db) = reader_on_demo(3000).await;
     let catalog = obsportal::schema::adql_catalog();
-    let positions: Vec<(f64, f64)> = db
-        .query(
-            "SELECT DISTINCT target_ra, target_dec FROM obsportal.exposures \
-             ORDER BY target_ra LIMIT 12",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
+    let positions = support::positions(
+        &db,
+        "SELECT DISTINCT target_ra, target_dec FROM obsportal.exposures \
+         ORDER BY target_ra LIMIT 12",
+    )
+    .await;
     let adql = |(ra, dec): (f64, f64)| {
         format!(
             "SELECT exp_id FROM obsportal.exposures WHERE 1 = CONTAINS(\

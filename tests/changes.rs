@@ -5,10 +5,9 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use serde_json::Value;
-use support::{get, VoTable, Workspace, BINARY};
+use support::{get, VoTable, Workspace};
 
 /// Follows `next` from `url` until a page comes back empty: the exposure ids in the order
 /// served, and the URL to poll next.
@@ -66,22 +65,8 @@ async fn a_harvester_gets_every_change_once_also_while_an_import_runs() {
     );
 
     // A second import, of other exposures, runs while the harvester keeps polling.
-    let headers = workspace.path().join("more.hdr");
-    let written = Command::new(BINARY)
-        .args(["demo-data", "--exposures", "6000", "--seed", "7", "--out"])
-        .arg(&headers)
-        .output()
-        .unwrap();
-    assert!(written.status.success());
-    let mut import = Command::new(BINARY)
-        .arg("ingest")
-        .arg("--data-dir")
-        .arg(workspace.data_dir())
-        .arg(&headers)
-        .env_remove("DATABASE_URL")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let headers = workspace.demo_headers("more.hdr", 6000, 7);
+    let mut import = workspace.spawn_ingest(&[headers]);
     let mut poll = poll;
     let mut polls = 0;
     loop {

@@ -223,27 +223,28 @@ fn a_data_directory_only_its_owner_can_reach() {
     }
 }
 
+/// `obsportal serve` on the workspace with `demo_rows`, its output thrown away: for tests that
+/// stop it before it is ready.
+fn start_quietly(workspace: &Workspace, demo_rows: u64) -> std::process::Child {
+    std::process::Command::new(BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0", "--demo-rows"])
+        .arg(demo_rows.to_string())
+        .arg("--data-dir")
+        .arg(workspace.data_dir())
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// SIGTERM while a large demo load is under way stops the server within seconds (it used to
 /// wait for the whole load: minutes, and Kubernetes would SIGKILL it), and nothing of the load
 /// is kept: the next start finds an empty database.
 #[tokio::test]
 async fn a_stop_during_the_demo_load_is_prompt_and_keeps_nothing() {
     let workspace = Workspace::new();
-    let mut loading = std::process::Command::new(BINARY)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--demo-rows",
-            "400000",
-            "--data-dir",
-        ])
-        .arg(workspace.data_dir())
-        .env_remove("DATABASE_URL")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut loading = start_quietly(&workspace, 400_000);
     // Well into the load: the headers are being copied into the import's transaction.
     assert!(wait_until(Duration::from_secs(60), || workspace
         .postmaster_pid()
@@ -302,21 +303,7 @@ async fn a_stop_during_the_demo_load_is_prompt_and_keeps_nothing() {
 async fn a_stop_at_any_moment_of_the_first_start_is_prompt_and_leaves_a_usable_directory() {
     for after_ms in [150, 700, 1500, 3000] {
         let workspace = Workspace::new();
-        let mut starting = std::process::Command::new(BINARY)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--demo-rows",
-                "300",
-                "--data-dir",
-            ])
-            .arg(workspace.data_dir())
-            .env_remove("DATABASE_URL")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut starting = start_quietly(&workspace, 300);
         std::thread::sleep(Duration::from_millis(after_ms));
         let asked = std::time::Instant::now();
         kill(Pid::from_raw(starting.id() as i32), Signal::SIGTERM).unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use support::{count, get, wait_until, Server, VoTable, Workspace, BINARY};
+use support::{count, get, wait_until, Server, VoTable, Workspace};
 
 /// A result of millions of rows from a few hundred exposures: it streams for many seconds.
 const LONG_STREAM: &str = "SELECT TOP 3000000 a.exp_id, b.target_name, c.exp_mjd_start \
@@ -157,13 +157,7 @@ const IMPORT_AT_WORK: &str = "SELECT count(*) FROM pg_stat_activity WHERE state 
 async fn an_import_killed_half_way_leaves_the_old_data_whole() {
     let workspace = Workspace::new();
     let server = workspace.serve(&["--demo-rows", "200"]);
-    let headers = workspace.path().join("more.hdr");
-    let written = Command::new(BINARY)
-        .args(["demo-data", "--exposures", "6000", "--seed", "7", "--out"])
-        .arg(&headers)
-        .status()
-        .unwrap();
-    assert!(written.success());
+    let headers = workspace.demo_headers("more.hdr", 6000, 7);
     let db = workspace.connect("obsportal", "obsportal").await;
     let counts = || async {
         (
@@ -173,16 +167,7 @@ async fn an_import_killed_half_way_leaves_the_old_data_whole() {
         )
     };
     let before = counts().await;
-    let mut import = Command::new(BINARY)
-        .arg("ingest")
-        .arg("--data-dir")
-        .arg(workspace.data_dir())
-        .arg(&headers)
-        .env_remove("DATABASE_URL")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut import = workspace.spawn_ingest(std::slice::from_ref(&headers));
     // Killed once its rows are in PostgreSQL and the set-based steps run.
     let mut writing = false;
     for _ in 0..600 {

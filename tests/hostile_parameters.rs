@@ -7,7 +7,7 @@
 mod support;
 
 use futures_util::StreamExt;
-use support::{assert_well_formed_xml, database_state, unescape, Workspace};
+use support::{assert_well_formed_xml, database_state, read_answer, unescape, Workspace};
 
 /// (method, path, parameters every request carries, the parameters given a hostile value).
 const SURFACES: &[(&str, &str, &str, &[&str])] = &[
@@ -133,14 +133,7 @@ async fn judge(
             .body(body),
         _ => client.get(&url),
     };
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let text = response.text().await.unwrap_or_default();
+    let (status, content_type, text) = read_answer(request.send().await.unwrap()).await;
     let shown: String = url.chars().take(160).collect();
     if status >= 500 {
         return Some(format!(

@@ -10,7 +10,7 @@ mod support;
 use std::sync::Arc;
 
 use obsportal::http::Parameters;
-use support::{count, explain, Server, VoTable, Workspace};
+use support::{count, explain, positions, Server, VoTable, Workspace};
 
 const CROSSMATCH: &str = "SELECT t.name, e.exp_id FROM TAP_UPLOAD.targets AS t \
     JOIN obsportal.exposures AS e \
@@ -186,16 +186,11 @@ async fn a_crossmatch_uses_a_spatial_index_whichever_side_is_larger() {
     let workspace = Workspace::new();
     let _server = workspace.serve(&["--demo-rows", "3000"]);
     let db = workspace.connect("obsportal", "obsportal").await;
-    let positions: Vec<(f64, f64)> = db
-        .query(
-            "SELECT target_ra, target_dec FROM obsportal.exposures LIMIT 5",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
+    let positions = positions(
+        &db,
+        "SELECT target_ra, target_dec FROM obsportal.exposures LIMIT 5",
+    )
+    .await;
     let few: String = positions
         .iter()
         .enumerate()
@@ -248,16 +243,11 @@ async fn a_crossmatch_by_zones_finds_exactly_the_pairs_the_sphere_has() {
     let workspace = Workspace::new();
     let server = workspace.serve(&["--demo-rows", "1500"]);
     let db = workspace.connect("obsportal", "obsportal").await;
-    let exposures: Vec<(f64, f64)> = db
-        .query(
-            "SELECT DISTINCT target_ra, target_dec FROM obsportal.exposures",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
+    let exposures = positions(
+        &db,
+        "SELECT DISTINCT target_ra, target_dec FROM obsportal.exposures",
+    )
+    .await;
     // Around each observed position, offsets of 0.3" to 1.5" in declination and in RA: about
     // half within 1".
     let mut table = String::from("name,ra,dec\n");

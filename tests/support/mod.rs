@@ -60,14 +60,18 @@ impl Workspace {
 
     /// `obsportal ingest --data-dir <this> paths...`, to completion.
     pub fn ingest(&self, paths: &[PathBuf]) -> Output {
-        Command::new(BINARY)
+        self.ingest_command(paths).output().unwrap()
+    }
+
+    fn ingest_command(&self, paths: &[PathBuf]) -> Command {
+        let mut command = Command::new(BINARY);
+        command
             .arg("ingest")
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(paths)
-            .env_remove("DATABASE_URL")
-            .output()
-            .unwrap()
+            .env_remove("DATABASE_URL");
+        command
     }
 
     /// Like `ingest`, but the import must succeed; returns its summary (standard output).
@@ -79,6 +83,28 @@ impl Workspace {
             String::from_utf8_lossy(&output.stderr)
         );
         String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// `obsportal demo-data`: `exposures` demo exposures written as headers to `name` here.
+    pub fn demo_headers(&self, name: &str, exposures: u64, seed: u64) -> PathBuf {
+        let path = self.path().join(name);
+        let written = Command::new(BINARY)
+            .args(["demo-data", "--exposures", &exposures.to_string()])
+            .args(["--seed", &seed.to_string(), "--out"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(written.status.success(), "{written:?}");
+        path
+    }
+
+    /// `obsportal ingest --data-dir <this> paths...` started in the background, quietly.
+    pub fn spawn_ingest(&self, paths: &[PathBuf]) -> Child {
+        self.ingest_command(paths)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
     }
 
     /// `obsportal serve` on a free port of this data directory.
@@ -243,6 +269,16 @@ fn rand_suffix() -> String {
 }
 
 /// The single bigint a query returns, e.g. a `count(*)`.
+/// The (ra, dec) pairs a query returns.
+pub async fn positions(db: &tokio_postgres::Client, sql: &str) -> Vec<(f64, f64)> {
+    db.query(sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect()
+}
+
 pub async fn count(db: &tokio_postgres::Client, sql: &str) -> i64 {
     db.query_one(sql, &[]).await.unwrap().get(0)
 }
@@ -419,13 +455,22 @@ pub async fn post(url: &str, content_type: &str, body: String) -> (u16, String, 
         .send()
         .await
         .unwrap();
+    read_answer(response).await
+}
+
+/// An answer's status, content type and text.
+pub async fn read_answer(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
     let content_type = response
         .headers()
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
-    (status, content_type, response.text().await.unwrap())
+    (
+        status,
+        content_type,
+        response.text().await.unwrap_or_default(),
+    )
 }
 
 /// A translation's parameters as SQL text for PREPARE and EXECUTE: their types and values,
