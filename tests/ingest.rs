@@ -450,3 +450,37 @@ async fn cone_searches_on_the_published_tables_use_the_gist_index() {
         assert!(plan.contains("exposures_position"), "{sql}\n{plan}");
     }
 }
+
+/// The targets of one import follow the rule, checked exposure by exposure against a
+/// brute-force reading of it: an exposure's target sits where the earliest exposure (by start,
+/// then DP.ID) within 5" of it points, and is named after it. Demo pointings scatter by up to
+/// 0.15" around their star and an OB's exposures share theirs, as real ones do.
+#[tokio::test]
+async fn each_exposure_joins_the_target_its_earliest_neighbour_seeded() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&[]);
+    let headers = workspace.demo_headers("demo.hdr", 3000, 5);
+    workspace.ingest_ok(&[headers]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let exposures = count(&db, "SELECT count(*) FROM obsportal.exposure").await;
+    let targets = count(&db, "SELECT count(*) FROM obsportal.target").await;
+    assert!(
+        exposures > 2500 && targets > 20 && targets < exposures / 5,
+        "{exposures} {targets}"
+    );
+    let astray = count(
+        &db,
+        "SELECT count(*) FROM obsportal.exposure e JOIN obsportal.target t ON t.id = e.target_id \
+         CROSS JOIN LATERAL ( \
+             SELECT s.ra, s.dec, s.target_name FROM obsportal.exposure s \
+              WHERE spoint(radians(s.ra), radians(s.dec)) \
+                    @ scircle(spoint(radians(e.ra), radians(e.dec)), radians(5.0 / 3600)) \
+              ORDER BY s.mjd_start, s.header_id LIMIT 1) AS seed \
+         WHERE (t.ra, t.dec, t.name) IS DISTINCT FROM (seed.ra, seed.dec, seed.target_name)",
+    )
+    .await;
+    assert_eq!(
+        astray, 0,
+        "exposures whose target is not their earliest neighbour's"
+    );
+}
