@@ -290,7 +290,7 @@ async fn a_crossmatch_by_zones_finds_exactly_the_pairs_the_sphere_has() {
             obsportal::query::prepare_with_uploads(&query, Some(1_000_000), vec![upload.clone()])
                 .unwrap();
         assert!(
-            prepared.query.sql.contains("_zone"),
+            prepared.query.sql.contains(" zones\""),
             "{}",
             prepared.query.sql
         );

@@ -26,23 +26,13 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
+/// The limits above; their defaults are the command line's (`serve --help`).
 #[derive(Clone, Debug)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub shutdown_grace: Duration,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        ConnectionLimits {
-            max_connections: 1024,
-            header_timeout: Duration::from_secs(20),
-            body_timeout: Duration::from_secs(30),
-            shutdown_grace: Duration::from_secs(5),
-        }
-    }
 }
 
 /// Serves `router` on `listener` until `stop` resolves, then drains as `limits` says.

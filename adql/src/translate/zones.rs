@@ -153,7 +153,8 @@ fn radius_deg(e: &Expr) -> Option<f64> {
 }
 
 impl Zones<'_> {
-    /// The steps' name: after the point's table, whose alias is unique in its FROM.
+    /// The steps' name: after the point's table, whose alias is unique in its FROM, with a
+    /// space no one writes in an alias.
     fn name(&self) -> String {
         let table = match self.point {
             Expr::Column(ColumnRef {
@@ -165,7 +166,7 @@ impl Zones<'_> {
             },
             _ => "",
         };
-        format!("{table}_zone")
+        format!("{table} zones")
     }
 
     /// `CROSS JOIN generate_series(..) AS "<name>"(step)`, to print before the joined table.
