@@ -131,7 +131,8 @@ pub async fn stream_results(
         started: Some(started),
         chunks,
     };
-    tokio::spawn(run_query(pool, query, writer, output));
+    let request = crate::http::request_id::current();
+    tokio::spawn(run_query(pool, query, request, writer, output));
     let body = match start.await.map_err(|_| ResultError::Unavailable)?? {
         Start::Whole(document) => {
             metrics::result_bytes(document.len());
@@ -243,6 +244,7 @@ impl Output {
 async fn run_query(
     pool: QueryPool,
     query: ResultQuery,
+    request: Option<String>,
     mut writer: Box<dyn ResultWriter>,
     mut output: Output,
 ) {
@@ -253,7 +255,8 @@ async fn run_query(
             return output.fail(writer.as_mut(), ResultError::Unavailable).await;
         }
     };
-    let end = stream_rows(&client, &query, writer.as_mut(), &mut output).await;
+    let label = label(&pool, request);
+    let end = stream_rows(&client, &query, label, writer.as_mut(), &mut output).await;
     let Some(end) = end else {
         return cancel(client).await;
     };
@@ -288,6 +291,7 @@ async fn run_query(
 async fn stream_rows(
     client: &deadpool_postgres::Client,
     query: &ResultQuery,
+    label: Option<String>,
     writer: &mut dyn ResultWriter,
     output: &mut Output,
 ) -> Option<Result<QueryStatus, RowsError>> {
@@ -304,9 +308,10 @@ async fn stream_rows(
             client.batch_execute("SET TRANSACTION READ ONLY").await?;
         }
         let statement = prepare(client, &query.sql, &query.parameter_types).await?;
-        client
-            .query_raw(&statement, as_sql_parameters(&query.parameters))
-            .await
+        let rows = client.query_raw(&statement, as_sql_parameters(&query.parameters));
+        let (labelled, rows) = tokio::join!(named(client, label.as_deref()), rows);
+        labelled?;
+        rows
     };
     let rows = tokio::select! {
         rows = rows => rows,
@@ -345,6 +350,33 @@ async fn stream_rows(
     }
 }
 
+/// What a pool's connection is called while it serves a request.
+fn label(pool: &QueryPool, request: Option<String>) -> Option<String> {
+    request.map(|id| format!("{}/{id}", pool.name))
+}
+
+/// Names the connection after the request it now serves (`application_name`, what
+/// `pg_stat_activity` shows). Polled together with the query, it goes out in the same round
+/// trip, ahead of it.
+async fn named(
+    client: &deadpool_postgres::Client,
+    label: Option<&str>,
+) -> Result<(), tokio_postgres::Error> {
+    match label {
+        // One simple-protocol message, sent at the first poll: ahead of the query's. A
+        // request id is printable ASCII; quotes are doubled.
+        Some(label) => {
+            client
+                .batch_execute(&format!(
+                    "SET application_name = '{}'",
+                    label.replace('\'', "''")
+                ))
+                .await
+        }
+        None => Ok(()),
+    }
+}
+
 /// The rows a stream wrote, counted for `/metrics` however the stream ends.
 struct RowsWritten(u64);
 
@@ -379,11 +411,14 @@ pub async fn fetch_rows(pool: &QueryPool, query: &ResultQuery) -> Result<Vec<Row
         tracing::error!(%error, "no database connection for a page query");
         ResultError::Unavailable
     })?;
+    let label = label(pool, crate::http::request_id::current());
     let rows = async {
         let statement = prepare(&client, &query.sql, &query.parameter_types).await?;
-        client
-            .query(&statement, &as_sql_parameters(&query.parameters))
-            .await
+        let parameters = as_sql_parameters(&query.parameters);
+        let rows = client.query(&statement, &parameters);
+        let (labelled, rows) = tokio::join!(named(&client, label.as_deref()), rows);
+        labelled?;
+        rows
     };
     rows.await
         .map_err(|error| classify(RowsError::Database(error), pool))

@@ -183,3 +183,49 @@ async fn the_dashboard_charts_what_the_server_exposes() {
         );
     }
 }
+
+/// The request id reaches PostgreSQL: while a request's query runs, `pg_stat_activity` names
+/// it in `application_name` (its pool, then the id), so an operator goes from a slow query to
+/// the request's log lines and back.
+#[tokio::test]
+async fn a_running_query_names_its_request_in_pg_stat_activity() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&["--query-timeout", "3"]);
+    let slow = "SELECT COUNT(*) FROM TAP_SCHEMA.columns AS a, TAP_SCHEMA.columns AS b, \
+                TAP_SCHEMA.columns AS c, TAP_SCHEMA.columns AS d";
+    let url = server.url(&format!(
+        "/tap/sync?LANG=ADQL&QUERY={}",
+        form_urlencoded::byte_serialize(slow.as_bytes()).collect::<String>()
+    ));
+    let running = tokio::spawn(async move {
+        reqwest::Client::new()
+            .get(url)
+            .header("X-Request-Id", "trace-me-'42'")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let mut seen = 0;
+    for _ in 0..50 {
+        seen = support::count(
+            &db,
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' \
+             AND application_name = 'obsportal-queries/trace-me-''42''' \
+             AND query ILIKE '%tap_schema%'",
+        )
+        .await;
+        if seen > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, 1, "the running query did not carry its request id");
+    assert_eq!(
+        running.await.unwrap(),
+        400,
+        "it ends at the statement timeout"
+    );
+}

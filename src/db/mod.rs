@@ -82,6 +82,8 @@ pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct QueryPool {
     pub pool: Pool,
     pub timeout: Duration,
+    /// Its connections' `application_name`, followed by the request's id while one runs.
+    pub name: &'static str,
 }
 
 /// The role user queries run as: it can only read the published tables (migrations/0004).
@@ -125,6 +127,7 @@ impl Database {
                 connections,
             ),
             timeout,
+            name,
         };
         let reader = query_pool(
             "obsportal-queries",

@@ -1,8 +1,9 @@
 //! Every request gets an id: the one the client or the operator's proxy sent in `X-Request-Id`
 //! (when it is short, printable ASCII), or a new one. It goes back in the answer's
 //! `X-Request-Id`, and everything logged while the request is served carries it (a `request`
-//! span), so an operator finds a user's complaint in the logs. Each answer is counted for
-//! `/metrics` here too.
+//! span), so an operator finds a user's complaint in the logs, and the query it runs names it
+//! in PostgreSQL's `application_name` (`current`), so `pg_stat_activity` does too. Each answer
+//! is counted for `/metrics` here too.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -14,6 +15,15 @@ use axum::response::Response;
 use tracing::Instrument;
 
 pub static HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    static CURRENT: String;
+}
+
+/// The id of the request being served on this task, if any.
+pub fn current() -> Option<String> {
+    CURRENT.try_with(String::clone).ok()
+}
 
 pub async fn tag(mut request: Request, next: Next) -> Response {
     let id = request
@@ -34,7 +44,9 @@ pub async fn tag(mut request: Request, next: Next) -> Response {
     // Classified before the request moves on: nothing is copied per request.
     let surface = super::metrics::surface_of(request.uri().path());
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let mut response = CURRENT
+        .scope(id, next.run(request).instrument(span.clone()))
+        .await;
     super::metrics::record(surface, response.status().as_u16(), started.elapsed());
     span.in_scope(|| {
         tracing::debug!(
