@@ -108,10 +108,12 @@ pub fn record(name: &str, status: u16, elapsed: Duration) {
 pub async fn scrape(State(state): State<AppState>) -> Response {
     let mut out = String::new();
     let metrics = &*METRICS;
-    out.push_str(
-        "# HELP obsportal_requests_total Requests answered, by surface and status class.\n",
+    family(
+        &mut out,
+        "requests_total",
+        "counter",
+        "Requests answered, by surface and status class",
     );
-    out.push_str("# TYPE obsportal_requests_total counter\n");
     for (name, surface) in metrics.names.iter().zip(&metrics.surfaces) {
         for (class, count) in CLASSES.iter().zip(&surface.by_class) {
             let _ = writeln!(
@@ -121,8 +123,12 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             );
         }
     }
-    out.push_str("# HELP obsportal_request_seconds Time to the answer's head, by surface.\n");
-    out.push_str("# TYPE obsportal_request_seconds histogram\n");
+    family(
+        &mut out,
+        "request_seconds",
+        "histogram",
+        "Time to the answer's head, by surface",
+    );
     for (name, surface) in metrics.names.iter().zip(&metrics.surfaces) {
         let mut cumulative = 0;
         for (index, bound) in BUCKETS
@@ -155,16 +161,19 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             &RESULT_BYTES,
         ),
     ] {
-        let _ = writeln!(out, "# HELP obsportal_result_{name}_total {help}.");
-        let _ = writeln!(out, "# TYPE obsportal_result_{name}_total counter");
+        family(&mut out, &format!("result_{name}_total"), "counter", help);
         let _ = writeln!(
             out,
             "obsportal_result_{name}_total {}",
             total.load(Ordering::Relaxed)
         );
     }
-    out.push_str("# HELP obsportal_pool_connections Database connections per pool: open, idle, and requests waiting for one.\n");
-    out.push_str("# TYPE obsportal_pool_connections gauge\n");
+    family(
+        &mut out,
+        "pool_connections",
+        "gauge",
+        "Database connections per pool: open, idle, and requests waiting for one",
+    );
     for (name, pool) in [
         ("owner", &state.pool),
         ("queries", &state.reader.pool),
@@ -190,8 +199,12 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             )
             .await
         {
-            out.push_str("# HELP obsportal_jobs Async jobs in the store, by phase.\n");
-            out.push_str("# TYPE obsportal_jobs gauge\n");
+            family(
+                &mut out,
+                "jobs",
+                "gauge",
+                "Async jobs in the store, by phase",
+            );
             for row in rows {
                 let (phase, count): (String, i64) = (row.get(0), row.get(1));
                 let _ = writeln!(out, "obsportal_jobs{{phase=\"{phase}\"}} {count}");
@@ -257,8 +270,13 @@ async fn write_imports(client: &tokio_postgres::Client, out: &mut String) {
     ];
     for (index, (name, kind, help)) in series.iter().enumerate() {
         let value: f64 = row.get(index);
-        let _ = writeln!(out, "# HELP obsportal_{name} {help}.");
-        let _ = writeln!(out, "# TYPE obsportal_{name} {kind}");
+        family(out, name, kind, help);
         let _ = writeln!(out, "obsportal_{name} {value}");
     }
+}
+
+/// The HELP and TYPE lines of the family `obsportal_<name>`.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP obsportal_{name} {help}.");
+    let _ = writeln!(out, "# TYPE obsportal_{name} {kind}");
 }

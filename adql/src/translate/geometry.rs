@@ -211,6 +211,14 @@ pub(super) fn point_latitude(point: &Expr) -> Option<&Expr> {
     }
 }
 
+/// The latitude of a CIRCLE's centre, from its arguments: `(POINT, r)` or `([frame,] x, y, r)`.
+pub(super) fn circle_latitude(arguments: &[Expr]) -> Option<&Expr> {
+    match arguments.len() {
+        2 => point_latitude(&arguments[0]),
+        n => Some(&arguments[n - 2]),
+    }
+}
+
 /// For a POINT in a CIRCLE: the band of latitudes the circle spans (see `latitude_band`).
 pub(super) fn cone_band(point: &Expr, area: &Expr, out: &mut String) {
     let circle = match area {
@@ -225,13 +233,11 @@ pub(super) fn cone_band(point: &Expr, area: &Expr, out: &mut String) {
     else {
         return;
     };
-    let centre = match arguments.len() {
-        2 => point_latitude(&arguments[0]),
-        n => Some(&arguments[n - 2]),
-    };
-    if let (Some(column), Some(centre), Some(radius)) =
-        (point_latitude(point), centre, arguments.last())
-    {
+    if let (Some(column), Some(centre), Some(radius)) = (
+        point_latitude(point),
+        circle_latitude(arguments),
+        arguments.last(),
+    ) {
         latitude_band(column, centre, radius, out);
     }
 }

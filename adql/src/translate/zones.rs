@@ -76,13 +76,9 @@ fn contains<'e>(operator: BinaryOperator, left: &'e Expr, right: &'e Expr) -> Op
     else {
         return None;
     };
-    let centre = match circle.len() {
-        2 => point_latitude(&circle[0])?,
-        n => &circle[n - 2],
-    };
     Some(Zones {
         point: point_latitude(&arguments[0])?,
-        centre,
+        centre: circle_latitude(circle)?,
         radius: circle.last()?,
     })
 }
