@@ -214,7 +214,7 @@ async fn join_on_loaded_table(
     )
     .unwrap();
     db.batch_execute("BEGIN").await.unwrap();
-    let load = upload.load(db).await.unwrap();
+    let load = upload.load(db, prepared.query.index_uploads).await.unwrap();
     let values = obsportal::results::as_sql_parameters(&prepared.query.parameters);
     let statement = db
         .prepare_typed(&prepared.query.sql, &prepared.query.parameter_types)

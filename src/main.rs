@@ -165,6 +165,11 @@ struct JobArgs {
     #[arg(long, env = "OBSPORTAL_JOB_LEASE", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3600))]
     job_lease: u32,
+    /// The most bytes of uploaded tables one user's (or anonymous client address's) jobs not
+    /// yet ended keep in the database [MiB].
+    #[arg(long, env = "OBSPORTAL_JOB_UPLOAD_QUOTA_MB", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    job_upload_quota_mb: u32,
 }
 
 impl JobArgs {
@@ -179,6 +184,7 @@ impl JobArgs {
             max_retention: day * self.job_retention_max_days,
             lease: std::time::Duration::from_secs(self.job_lease.into()),
             datalink: None,
+            upload_quota: u64::from(self.job_upload_quota_mb) * 1024 * 1024,
         }
     }
 }

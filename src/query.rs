@@ -56,8 +56,10 @@ pub fn prepare_with_uploads(
     let mut catalog = adql_catalog().clone();
     catalog.extend(uploads.iter().map(|upload| upload.table_info()));
     let translation = adql::translate_with_parameters(adql, &catalog)?;
+    let index_uploads = !translation.joins_by_zones;
     let mut prepared = bounded(translation, max_records);
     prepared.query.uploads = uploads;
+    prepared.query.index_uploads = index_uploads;
     Ok(prepared)
 }
 
@@ -98,6 +100,7 @@ fn bounded(translation: adql::Translation, max_records: Option<u64>) -> Prepared
             parameter_types,
             max_rows: max_records,
             uploads: Vec::new(),
+            index_uploads: false,
         },
         columns: translation.columns,
     }

@@ -31,7 +31,14 @@ async fn upload_query_as(
     upload: &str,
     csv: Option<&str>,
 ) -> (u16, String) {
-    // multipart/form-data written out, as a client's library would.
+    let (content_type, body) = multipart(query, upload, csv);
+    let (status, _, body) = support::post(&server.url("/tap/sync"), &content_type, body).await;
+    (status, body)
+}
+
+/// A TAP request with `csv` as the part `table`: its content type and body, multipart/form-data
+/// written out as a client's library would.
+fn multipart(query: &str, upload: &str, csv: Option<&str>) -> (String, String) {
     let boundary = "obsportal-upload-test-boundary";
     let mut body = String::new();
     for (name, value) in [("LANG", "ADQL"), ("QUERY", query), ("UPLOAD", upload)] {
@@ -46,13 +53,7 @@ async fn upload_query_as(
         ));
     }
     body.push_str(&format!("--{boundary}--\r\n"));
-    let (status, _, body) = support::post(
-        &server.url("/tap/sync"),
-        &format!("multipart/form-data; boundary={boundary}"),
-        body,
-    )
-    .await;
-    (status, body)
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn error_of(body: &str) -> String {
@@ -180,7 +181,9 @@ async fn uploads_over_the_limits_or_malformed_are_refused_and_leave_nothing() {
 
 /// The crossmatch as `/tap/sync` sends it, EXPLAINed with the upload loaded as the server loads
 /// it: a few targets against the exposures use the exposures' position index; many targets
-/// against few exposures use the upload's.
+/// against few exposures are hash-joined on zones of declination (one pass over each side: no
+/// upload index is built for them), or, with a radius too large for zones, use the
+/// upload's position index.
 #[tokio::test]
 async fn a_crossmatch_uses_a_spatial_index_whichever_side_is_larger() {
     let workspace = Workspace::new();
@@ -206,13 +209,18 @@ async fn a_crossmatch_uses_a_spatial_index_whichever_side_is_larger() {
             )
         })
         .collect();
-    let narrow = "SELECT t.name, e.exp_id FROM TAP_UPLOAD.targets AS t \
-        JOIN obsportal.exposures AS e \
-        ON CONTAINS(POINT(t.ra, t.dec), CIRCLE(e.target_ra, e.target_dec, 10.0/3600)) = 1 \
-        WHERE e.exp_id = 'none such'";
-    for (rows, query, index) in [
-        (few, CROSSMATCH, "exposures_position"),
-        (many, narrow, "targets_spoint_idx"),
+    let narrow = |radius: &str| {
+        format!(
+            "SELECT t.name, e.exp_id FROM TAP_UPLOAD.targets AS t \
+             JOIN obsportal.exposures AS e \
+             ON CONTAINS(POINT(t.ra, t.dec), CIRCLE(e.target_ra, e.target_dec, {radius})) = 1 \
+             WHERE e.exp_id = 'none such'"
+        )
+    };
+    for (rows, query, wanted) in [
+        (&few, CROSSMATCH.to_string(), "exposures_position"),
+        (&many, narrow("10.0/3600"), "Hash Cond: ((floor("),
+        (&many, narrow("0.2"), "targets_spoint_idx"),
     ] {
         let mut parameters = Parameters::new(vec![("UPLOAD".into(), "targets,param:table".into())]);
         parameters
@@ -221,15 +229,18 @@ async fn a_crossmatch_uses_a_spatial_index_whichever_side_is_larger() {
         let spec = obsportal::upload::specs(&parameters).unwrap().remove(0);
         let upload = Arc::new(spec.read(&parameters, &Default::default()).await.unwrap());
         let prepared =
-            obsportal::query::prepare_with_uploads(query, Some(10_000_000), vec![upload.clone()])
+            obsportal::query::prepare_with_uploads(&query, Some(10_000_000), vec![upload.clone()])
                 .unwrap();
         db.batch_execute("BEGIN").await.unwrap();
-        upload.load(&db).await.unwrap();
+        upload
+            .load(&db, prepared.query.index_uploads)
+            .await
+            .unwrap();
         let plan = explain(&db, "", &prepared.query).await.join("\n");
         db.batch_execute("ROLLBACK").await.unwrap();
-        assert!(plan.contains(index), "{index}:\n{plan}");
+        assert!(plan.contains(wanted), "{wanted}:\n{plan}");
         assert!(
-            !plan.contains("Seq Scan on exposures") || index != "exposures_position",
+            !plan.contains("Seq Scan on exposures") || wanted.contains("floor"),
             "{plan}"
         );
     }
@@ -300,7 +311,10 @@ async fn a_crossmatch_by_zones_finds_exactly_the_pairs_the_sphere_has() {
                            spoint(radians(e.target_ra), radians(e.target_dec))) < 1.0/3600 \
              ORDER BY 1, 2";
         db.batch_execute("BEGIN").await.unwrap();
-        upload.load(&db).await.unwrap();
+        upload
+            .load(&db, prepared.query.index_uploads)
+            .await
+            .unwrap();
         // Both sides carry statistics on the zones, so the planner can tell when they win
         // (measured by `cargo bench --bench uploads`: 300,000 x 300,000 at 1", 12.3 s -> 3.8 s).
         let zone_statistics = count(
@@ -337,4 +351,95 @@ async fn a_crossmatch_by_zones_finds_exactly_the_pairs_the_sphere_has() {
         assert!(expected.iter().any(|(name, _)| name.starts_with('r')));
         assert_eq!(found, expected, "{condition}");
     }
+}
+
+/// The uploads an async job keeps until it runs count against a quota per user (per client
+/// address for anonymous jobs): past it a new job is refused with a 413 naming the quota; a job
+/// that ends gives its room back, and another user has room of their own.
+#[tokio::test]
+async fn the_uploads_kept_for_unfinished_jobs_are_capped_per_client() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[
+        "--demo-rows",
+        "100",
+        "--job-upload-quota-mb",
+        "1",
+        "--job-lease",
+        "1",
+        "--user-header",
+        "X-User",
+    ]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    // About 610,000 bytes each: one fits in 1 MiB, two do not.
+    let rows: String = (0..25_000)
+        .map(|i| format!("t{i:05},{:.7},-45.0\n", i as f64 / 100.0))
+        .collect();
+    let csv = format!("name,ra,dec\n{rows}");
+    assert!((524_288..1_048_576).contains(&csv.len()), "{}", csv.len());
+    let create = |user: Option<&'static str>| {
+        let (content_type, body) = multipart(
+            "SELECT COUNT(*) FROM TAP_UPLOAD.targets",
+            "targets,param:table",
+            Some(&csv),
+        );
+        let mut request = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(server.url("/tap/async"))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(user) = user {
+            request = request.header("X-User", user);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let location = response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string());
+            let (status, _, body) = support::read_answer(response).await;
+            (status, location, body)
+        }
+    };
+    let kept = "SELECT count(*) FROM obsportal.job_upload";
+
+    let (status, first, body) = create(None).await;
+    assert_eq!(status, 303, "{body}");
+    let (status, _, body) = create(None).await;
+    assert_eq!(status, 413, "{body}");
+    let message = error_of(&body);
+    assert!(message.contains("1048576 bytes"), "{message}");
+    assert_eq!(count(&db, kept).await, 1);
+    // A user's jobs have their own room.
+    let (status, _, body) = create(Some("ada")).await;
+    assert_eq!(status, 303, "{body}");
+    let (status, _, body) = create(Some("ada")).await;
+    assert_eq!(status, 413, "{body}");
+
+    // The anonymous job runs and ends: its upload is dropped by the sweeper, and the room
+    // is free again.
+    let first = first.unwrap();
+    let (status, _, body) = support::post_form(&first, &[("PHASE", "RUN")]).await;
+    assert!(status < 400, "{status} {body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (_, phase) = support::get(&format!("{first}/phase")).await;
+        match phase.trim() {
+            "COMPLETED" => break,
+            "QUEUED" | "EXECUTING" => {}
+            other => panic!("the job ended {other}"),
+        }
+        assert!(std::time::Instant::now() < deadline, "the job did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    while count(&db, kept).await != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ended job's upload is still kept"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, _, body) = create(None).await;
+    assert_eq!(status, 303, "{body}");
 }

@@ -46,6 +46,10 @@ pub struct Translation {
     pub parameters: Vec<Literal>,
     /// The columns the query returns, in order.
     pub columns: Vec<OutputColumn>,
+    /// Whether a join of the query is a crossmatch by zones of declination (an equi-join
+    /// PostgreSQL hashes or merges), so that a position index on either side is not needed
+    /// for it.
+    pub joins_by_zones: bool,
 }
 
 /// A result column: its name and, when it is a catalog column, where it comes from.

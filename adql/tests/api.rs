@@ -216,3 +216,50 @@ fn built_queries_can_put_missing_values_last() {
     let unknown = adql::build::Query::select("obsportal.exposures", ["no_such_column"]);
     assert!(adql::translate_built(&unknown, &catalog).is_err());
 }
+
+/// `joins_by_zones` says whether a crossmatch anywhere in the FROM (a derived table's, a common
+/// table's) became a join on zones of declination: the server builds no position index on an
+/// uploaded table for such a query.
+#[test]
+fn a_translation_tells_whether_it_joins_by_zones() {
+    let pair = "obsportal.exposures AS a JOIN obsportal.exposures AS b \
+        ON CONTAINS(POINT(a.target_ra, a.target_dec), CIRCLE(b.target_ra, b.target_dec, 1.0/3600)) = 1";
+    let cases = [
+        (format!("SELECT a.exp_id FROM {pair}"), true),
+        (
+            format!("SELECT n FROM (SELECT a.exp_id AS n FROM {pair}) AS d"),
+            true,
+        ),
+        (
+            format!("WITH w AS (SELECT a.exp_id FROM {pair}) SELECT * FROM w"),
+            true,
+        ),
+        (
+            format!("SELECT exp_id FROM obsportal.exposures UNION SELECT a.exp_id FROM {pair}"),
+            true,
+        ),
+        // Not an inner join, or too wide a radius: the join stays as pg_sphere's.
+        (
+            format!(
+                "SELECT a.exp_id FROM {}",
+                pair.replace(" JOIN ", " LEFT JOIN ")
+            ),
+            false,
+        ),
+        (
+            format!("SELECT a.exp_id FROM {}", pair.replace("1.0/3600", "0.5")),
+            false,
+        ),
+        ("SELECT exp_id FROM obsportal.exposures".to_string(), false),
+    ];
+    for (query, expected) in cases {
+        let translation = adql::translate(&query, &catalog()).unwrap();
+        assert_eq!(translation.joins_by_zones, expected, "{query}");
+        assert_eq!(
+            translation.sql.contains(" zones\""),
+            expected,
+            "{}",
+            translation.sql
+        );
+    }
+}

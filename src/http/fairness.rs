@@ -39,14 +39,17 @@ impl ClientQueries {
         }
     }
 
-    /// Who sent the request: the proxy's word when the operator trusts it, else the peer.
-    fn client(&self, request: &Request) -> Option<IpAddr> {
+    /// Who sent a request: the proxy's word when the operator trusts it, else the peer.
+    pub fn client(
+        &self,
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Option<IpAddr> {
         if let Some(name) = &self.address_header {
-            let given = request.headers().get(name)?.to_str().ok()?;
+            let given = headers.get(name)?.to_str().ok()?;
             return given.split(',').next()?.trim().parse().ok();
         }
-        request
-            .extensions()
+        extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip())
     }
@@ -92,7 +95,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     if queries.max == 0 || !QUERY_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    let Some(client) = queries.client(&request) else {
+    let Some(client) = queries.client(request.headers(), request.extensions()) else {
         return next.run(request).await;
     };
     let path = request.uri().path().to_string();

@@ -25,7 +25,7 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use crate::db::QueryPool;
-pub use store::{Change, Job, JobRef, NewJob, Phase, StoreError};
+pub use store::{Change, CreateError, Job, JobRef, NewJob, Phase, StoreError};
 
 /// How jobs are run and kept.
 #[derive(Debug, Clone)]
@@ -46,6 +46,9 @@ pub struct JobSettings {
     /// The DataLink endpoint on the service's public URL, which results of exposures name (a
     /// kept result cannot take it from the request that fetches it).
     pub datalink: Option<String>,
+    /// The most bytes of uploaded tables one holder's unfinished jobs keep (see
+    /// `NewJob::holder`).
+    pub upload_quota: u64,
 }
 
 impl Default for JobSettings {
@@ -59,6 +62,7 @@ impl Default for JobSettings {
             max_retention: Duration::from_secs(30 * 24 * 3600),
             lease: Duration::from_secs(30),
             datalink: None,
+            upload_quota: 256 * 1024 * 1024,
         }
     }
 }
@@ -120,9 +124,10 @@ impl Jobs {
         &self.0.settings
     }
 
-    /// A new job, queued at once when `run` (UWS's PHASE=RUN at creation).
-    pub async fn create(&self, job: NewJob) -> Result<Job, StoreError> {
-        store::insert(&self.0.pool, job).await
+    /// A new job, queued at once when `run` (UWS's PHASE=RUN at creation); refused when its
+    /// uploads would take its holder past the upload quota.
+    pub async fn create(&self, job: NewJob) -> Result<Job, CreateError> {
+        store::insert(&self.0.pool, job, self.0.settings.upload_quota).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {

@@ -116,13 +116,57 @@ pub struct NewJob {
     pub queued: bool,
     /// The request's uploaded parts, kept for the run.
     pub files: Vec<(String, bytes::Bytes)>,
+    /// Whom the kept parts count against: the owner, or for an anonymous job the client's
+    /// address (an anonymous job's id is secret, so no one else could run or delete it).
+    pub holder: String,
 }
 
 pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
 
-pub(super) async fn insert(pool: &Pool, job: NewJob) -> Result<Job, StoreError> {
+/// Why a job was not created.
+#[derive(Debug)]
+pub enum CreateError {
+    /// The holder's unfinished jobs already keep `held` bytes of uploads; with this job's they
+    /// would pass `quota`.
+    OverQuota {
+        held: u64,
+        adding: u64,
+        quota: u64,
+    },
+    Store(StoreError),
+}
+
+impl<E: Into<StoreError>> From<E> for CreateError {
+    fn from(error: E) -> Self {
+        CreateError::Store(error.into())
+    }
+}
+
+pub(super) async fn insert(pool: &Pool, job: NewJob, quota: u64) -> Result<Job, CreateError> {
     let mut client = pool.get().await?;
     let transaction = client.transaction().await?;
+    let adding: u64 = job.files.iter().map(|(_, data)| data.len() as u64).sum();
+    if adding > 0 {
+        // One holder's creations one at a time, so that two cannot both fit the same room.
+        let held: i64 = transaction
+            .query_one(
+                "SELECT pg_advisory_xact_lock(hashtextextended('job_upload ' || $1, 0)),
+                        (SELECT coalesce(sum(octet_length(u.data)), 0)::bigint
+                           FROM obsportal.job_upload AS u JOIN obsportal.job AS j ON j.id = u.job_id
+                          WHERE u.holder = $1 AND j.phase IN ('PENDING', 'QUEUED', 'EXECUTING'))",
+                &[&job.holder],
+            )
+            .await?
+            .get(1);
+        let held = held as u64;
+        if held + adding > quota {
+            return Err(CreateError::OverQuota {
+                held,
+                adding,
+                quota,
+            });
+        }
+    }
     let parameters = serde_json::to_value(&job.parameters)?;
     let phase = if job.queued { "QUEUED" } else { "PENDING" };
     let row = transaction
@@ -147,8 +191,9 @@ pub(super) async fn insert(pool: &Pool, job: NewJob) -> Result<Job, StoreError> 
     for (part, data) in &job.files {
         transaction
             .execute(
-                "INSERT INTO obsportal.job_upload (job_id, part, data) VALUES ($1, $2, $3)",
-                &[&job.id, part, &data.as_ref()],
+                "INSERT INTO obsportal.job_upload (job_id, part, data, holder)
+                 VALUES ($1, $2, $3, $4)",
+                &[&job.id, part, &data.as_ref(), &job.holder],
             )
             .await?;
     }
@@ -469,9 +514,17 @@ async fn forget_results_and_announce(
     Ok(())
 }
 
-/// Removes the jobs past their destruction time, with their results. Returns how many.
+/// Removes the jobs past their destruction time, with their results, and the uploads of jobs
+/// that ended (a job runs once). Returns how many jobs.
 pub(super) async fn destroy_expired(pool: &Pool) -> Result<u64, StoreError> {
     let client = pool.get().await?;
+    client
+        .execute(
+            "DELETE FROM obsportal.job_upload AS u USING obsportal.job AS j
+              WHERE j.id = u.job_id AND j.phase IN ('COMPLETED', 'ERROR', 'ABORTED')",
+            &[],
+        )
+        .await?;
     let destroyed = client
         .query(
             "DELETE FROM obsportal.job WHERE destruction < clock_timestamp() RETURNING id",

@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::uws_document as document;
 use crate::http::{service_url, AppState, ParameterError, Parameters, ServiceError, Surface};
-use crate::jobs::{Change, Job, NewJob, Phase};
+use crate::jobs::{Change, CreateError, Job, NewJob, Phase};
 
 pub(super) fn router(uploads_fit: axum::extract::DefaultBodyLimit) -> Router<AppState> {
     Router::new()
@@ -108,6 +108,7 @@ async fn list(
 async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     parameters: Result<Parameters, ParameterError>,
 ) -> Response {
     let answer = async {
@@ -134,20 +135,38 @@ async fn create(
             .filter(|(name, _)| !CONTROL.iter().any(|c| name.eq_ignore_ascii_case(c)))
             .cloned()
             .collect();
+        let owner = state.user(&headers);
+        // Anonymous uploads count against the client's address: its jobs' ids are its secret.
+        let holder = owner.clone().unwrap_or_else(|| {
+            let address = state.client_queries.client(&headers, &extensions);
+            address.map_or_else(String::new, |address| format!("address {address}"))
+        });
         let job = state
             .jobs
             .create(NewJob {
                 id: crate::jobs::new_id(),
-                owner: state.user(&headers),
+                owner,
                 run_id: parameters.single("RUNID")?.map(str::to_string),
                 parameters: query_parameters,
                 execution_duration,
                 destruction,
                 queued: run,
                 files: parameters.files.clone(),
+                holder,
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(|error| match error {
+                CreateError::OverQuota {
+                    held,
+                    adding,
+                    quota,
+                } => ServiceError::TooLarge(format!(
+                    "this job's uploads ({adding} bytes) and those of your jobs not yet ended \
+                     ({held} bytes) would pass the {quota} bytes this service keeps for one \
+                     client: run, abort or delete some first"
+                )),
+                CreateError::Store(error) => unavailable(error),
+            })?;
         Ok(see_other(&format!("{}/{}", jobs_url(&headers), job.id)))
     };
     Surface::Dali.answer(answer.await)

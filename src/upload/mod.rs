@@ -395,11 +395,12 @@ impl Upload {
     }
 
     /// Loads the table into the current transaction of `client`, as a temporary table dropped
-    /// at its end, analysed, and indexed on its position when it has one; how long each step
-    /// took.
+    /// at its end, analysed, and with `position_index` indexed on its position when it has
+    /// one; how long each step took.
     pub async fn load(
         &self,
         client: &tokio_postgres::Client,
+        position_index: bool,
     ) -> Result<LoadTimes, tokio_postgres::Error> {
         use futures_util::SinkExt;
         let started = std::time::Instant::now();
@@ -434,7 +435,7 @@ impl Upload {
         }
         sink.finish().await?;
         let copied = started.elapsed();
-        if let Some((ra, dec)) = self.position() {
+        if let Some((ra, dec)) = self.position().filter(|_| position_index) {
             client
                 .batch_execute(&format!(
                     "CREATE INDEX ON {table} USING gist (spoint(radians({}), radians({})))",

@@ -36,6 +36,7 @@ pub(crate) fn to_postgres(query: &Query, parameters: Vec<Literal>) -> Translatio
         sql,
         parameters,
         columns,
+        joins_by_zones: zones::used_in(query),
     }
 }
 
@@ -243,10 +244,7 @@ fn from_item(item: &FromItem, out: &mut String) {
             natural,
             constraint,
         } => {
-            let zones = match (kind, constraint) {
-                (JoinKind::Inner, JoinConstraint::On(condition)) => zones::crossmatch(condition),
-                _ => None,
-            };
+            let zones = zones::of_join(*kind, constraint);
             from_item(left, out);
             if let Some(zones) = &zones {
                 zones.steps(out);

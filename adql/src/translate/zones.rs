@@ -26,8 +26,43 @@ pub(super) struct Zones<'e> {
     radius: &'e Expr,
 }
 
+/// The crossmatch of a join, when it is an inner join whose condition holds one.
+pub(super) fn of_join(kind: JoinKind, constraint: &JoinConstraint) -> Option<Zones<'_>> {
+    match (kind, constraint) {
+        (JoinKind::Inner, JoinConstraint::On(condition)) => crossmatch(condition),
+        _ => None,
+    }
+}
+
+/// Whether a join of `query`, its common tables' and its derived tables' is a crossmatch by
+/// zones. (Subqueries within conditions are not looked into: the answer only spares building
+/// an index, so a missed one costs time, never rows.)
+pub(super) fn used_in(query: &Query) -> bool {
+    fn in_body(body: &Body) -> bool {
+        match body {
+            Body::Select(select) => select.from.iter().any(in_from),
+            Body::SetOperation { left, right, .. } => in_body(left) || in_body(right),
+        }
+    }
+    fn in_from(item: &FromItem) -> bool {
+        match item {
+            FromItem::Table { .. } | FromItem::CommonTable { .. } => false,
+            FromItem::Subquery { query, .. } => used_in(query),
+            FromItem::Nested(inner) => in_from(inner),
+            FromItem::Join {
+                left,
+                right,
+                kind,
+                constraint,
+                ..
+            } => of_join(*kind, constraint).is_some() || in_from(left) || in_from(right),
+        }
+    }
+    query.with.iter().any(|table| used_in(&table.query)) || in_body(&query.body)
+}
+
 /// The crossmatch among the conjuncts of an inner join's condition, if there is one.
-pub(super) fn crossmatch(condition: &Expr) -> Option<Zones<'_>> {
+fn crossmatch(condition: &Expr) -> Option<Zones<'_>> {
     let found = match condition {
         Expr::Nested(inner) => return crossmatch(inner),
         Expr::Binary {
