@@ -207,6 +207,92 @@ async fn chara_logs_are_published_beside_vlti() {
     }
 }
 
+/// CHARA's raw FITS headers (`tests/data/chara-raw`, see `tests/data/chara.md`): MIRC-X and
+/// MYSTIC files in the keywords of their pipeline, SPICA's with ESO's hierarchical keywords
+/// written without `ESO`. Fringe files are exposures with ASPRO2's modes, stations from the
+/// beam order, positions from RA in hours, baselines computed; backgrounds are dropped.
+#[tokio::test]
+async fn chara_raw_headers_are_published_beside_vlti() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[]);
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/chara-raw");
+    let summary = workspace.ingest_ok(&[folder]);
+    assert!(summary.contains("5 headers read"), "{summary}");
+    assert!(summary.contains("accepted as exposures: 4"), "{summary}");
+    assert!(summary.contains("dropped: 1 (background 1)"), "{summary}");
+
+    let (_, body) = get(
+        &server.url("/search.votable?interferometer=CHARA&all_fields=true&order=exp_mjd_start")
+    )
+    .await;
+    let table = &VoTable::parse(&body);
+    let ids = table.column("exp_header_id");
+    let row = |id: &str| {
+        let index = ids
+            .iter()
+            .position(|i| *i == id)
+            .unwrap_or_else(|| panic!("{id}: {ids:?}"));
+        move |column: &str| table.column(column)[index].to_string()
+    };
+    // MIRC-X and MYSTIC record the same instant: two exposures, named by their combiner.
+    let mircx = row("MIRC-X.2021-06-15T08:12:30.250");
+    let mystic = row("MYSTIC.2021-06-15T08:12:30.250");
+    let reference = row("MIRC-X.2021-06-15T08:40:02.125");
+    let spica = row("SPICA.2021-09-24T10:25:45.325");
+    for exposure in [&mircx, &mystic, &reference] {
+        assert_eq!(exposure("instrument_name"), "MIRCX-MYSTIC");
+        assert_eq!(exposure("interferometer_name"), "CHARA");
+        assert_eq!(exposure("obs_program"), "2021A-M07");
+    }
+    for exposure in [&mircx, &mystic] {
+        // Vega at 18:36:56.336 +38:47:01.28: 279.234733 deg, 38.783689 deg.
+        let ra: f64 = exposure("target_ra").parse().unwrap();
+        let dec: f64 = exposure("target_dec").parse().unwrap();
+        assert!(
+            (ra - 279.234733).abs() < 1e-5 && (dec - 38.783689).abs() < 1e-5,
+            "{ra} {dec}"
+        );
+    }
+    // Its calibrator at 18:41:09.10 +39:54:04.0: 280.287917 deg, 39.901111 deg.
+    let ra: f64 = reference("target_ra").parse().unwrap();
+    assert!((ra - 280.287917).abs() < 1e-5, "{ra}");
+    assert_eq!(mircx("instrument_mode"), "Low_H");
+    assert_eq!(mircx("obs_type"), "science");
+    assert_eq!(mircx("interferometer_stations"), "S1 S2 E1 E2 W1 W2");
+    assert_eq!(
+        mircx("exp_projected_baselines").matches("'length'").count(),
+        15
+    );
+    // MYSTIC's configurations are not known here: no mode rather than a made-up one, and the
+    // log says which value named nothing.
+    assert_eq!(mystic("instrument_mode"), "");
+    assert!(
+        mystic("exp_validation_log").contains("CONF_NA = \\\"K_PRISM49\\\""),
+        "{}",
+        mystic("exp_validation_log")
+    );
+    assert_eq!(reference("instrument_mode"), "Medium_H");
+    assert_eq!(reference("obs_type"), "calibrator");
+    assert_eq!(reference("interferometer_stations"), "E1 W2 S1 E2");
+
+    assert_eq!(spica("instrument_name"), "SPICA");
+    assert_eq!(spica("instrument_mode"), "LR");
+    assert_eq!(spica("obs_program"), "V3");
+    assert_eq!(spica("interferometer_stations"), "S1 E1 W2");
+    assert_eq!(
+        spica("exp_projected_baselines").matches("'length'").count(),
+        3
+    );
+    let seeing: f64 = spica("exp_seeing").parse().unwrap();
+    assert!((seeing - 1.2).abs() < 1e-9, "{seeing}");
+    let minutes = |column: &str| spica(column).parse::<f64>().unwrap() * 1440.0;
+    assert!((minutes("exp_mjd_end") - minutes("exp_mjd_start") - 20.0 / 60.0).abs() < 1e-3);
+    // The log names the keywords SPICA lacks as SPICA writes them.
+    let log = spica("exp_validation_log");
+    assert!(log.contains("'HIERARCH ISS AMBI TAU0 START'"), "{log}");
+    assert!(!log.contains("ESO"), "{log}");
+}
+
 /// The demo database the README's first command serves covers CHARA too: a tenth of its
 /// exposures, placed, with ASPRO2's modes.
 #[tokio::test]

@@ -11,6 +11,7 @@ use chrono::{DateTime, Months, Utc};
 use serde_json::Value;
 
 use super::baselines::{read_baselines, Pointing};
+use super::chara_raw;
 use super::fits::Header;
 use super::instruments::{Instrument, Instruments, Naming};
 use crate::geometry::Sky;
@@ -66,6 +67,8 @@ const PRO_CATG: &str = "HIERARCH ESO PRO CATG";
 const TPL_ID: &str = "HIERARCH ESO TPL ID";
 /// Written by the CHARA log reader for each row (`sources::chara_log`).
 const CHARA_TYPE: &str = "CHARA TYPE";
+/// A log row's one instant: it never gives an integration time.
+const CHARA_LOG_INSTANT: &str = "CHARA MJD";
 const NTEL: &str = "HIERARCH ESO ISS CONF NTEL";
 const SEEING: [&str; 2] = [
     "HIERARCH ESO ISS AMBI FWHM START",
@@ -82,7 +85,24 @@ const MAX_STATIONS: usize = 4;
 /// The DP.ID of a header: its ARCFILE without the `.fits` extension. Some pipeline products
 /// lost their ARCFILE (PIONIER's, 2012); ESO names a raw file by the instrument's prefix and its
 /// DATE-OBS to the millisecond, so that is rebuilt for a known instrument.
-pub(crate) fn dp_id(header: &Header, instruments: &Instruments) -> Option<String> {
+/// What one header becomes, read in its instrument's dialect (`chara_raw`): its DP.ID (none:
+/// the header cannot be named) and its verdict.
+pub(crate) fn read(header: &Header, instruments: &Instruments) -> Option<(String, Verdict)> {
+    let dialect = chara_raw::dialect(header, instruments);
+    let header = chara_raw::adapted(header, dialect);
+    let dp_id = dp_id(&header, instruments)?;
+    let mut verdict = derive(&dp_id, &header, instruments);
+    if let Verdict::Accepted(exposure) = &mut verdict {
+        let log = std::mem::take(&mut exposure.validation_log);
+        exposure.validation_log = log
+            .into_iter()
+            .map(|message| chara_raw::as_written(message, dialect))
+            .collect();
+    }
+    Some((dp_id, verdict))
+}
+
+fn dp_id(header: &Header, instruments: &Instruments) -> Option<String> {
     if let Some(arcfile) = header.text(ARCFILE) {
         let id = arcfile.strip_suffix(".fits").unwrap_or(arcfile);
         return Some(id.to_string());
@@ -98,7 +118,7 @@ pub(crate) fn dp_id(header: &Header, instruments: &Instruments) -> Option<String
     Some(format!("{}.{seconds}.{millis}", instrument.arcfile_prefix))
 }
 
-pub(crate) fn derive(dp_id: &str, header: &Header, instruments: &Instruments) -> Verdict {
+fn derive(dp_id: &str, header: &Header, instruments: &Instruments) -> Verdict {
     let Some(instrument) = instruments.get(header.text("INSTRUME").unwrap_or("")) else {
         return Verdict::Dropped("not an interferometric instrument".into());
     };
@@ -166,7 +186,7 @@ fn classify_chara_log(kind: &str) -> Result<&'static str, String> {
         "OBJ" => Ok("science"),
         "CAL1" | "CAL2" | "CHK" => Ok("calibrator"),
         "UNKNO" => Err("unknown type".into()),
-        other => Err(format!("log type {}", other.to_ascii_lowercase())),
+        other => Err(other.to_ascii_lowercase()),
     }
 }
 
@@ -211,7 +231,7 @@ fn build_exposure(
 
     // Sources that never give one (CHARA's logs: an instant per observation) are not faulted.
     let exptime = instrument.duration(header).or_else(|| {
-        if !instrument.duration.is_empty() {
+        if !instrument.duration.is_empty() && header.text(CHARA_LOG_INSTANT).is_none() {
             log.messages.push(format!(
                 "No integration time from {}",
                 instrument.duration.join(" or ")

@@ -20,6 +20,12 @@ pub(crate) struct Instruments {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Instrument {
     pub(crate) name: String,
+    /// Other INSTRUME values its raw headers carry (MIRC-X and MYSTIC are MIRCX-MYSTIC).
+    #[serde(default)]
+    names: Vec<String>,
+    /// How its raw headers differ from ESO's (`chara_raw`).
+    #[serde(default)]
+    pub(crate) dialect: Dialect,
     /// ARCFILE prefix, e.g. GRAVI for GRAVI.2020-01-09T03:34:07.546.fits.
     pub(crate) arcfile_prefix: String,
     #[serde(default = "vlti")]
@@ -41,6 +47,19 @@ pub(crate) struct Instrument {
     pub(crate) modes: Vec<Mode>,
     #[serde(default)]
     pub(crate) submodes: Vec<Submode>,
+}
+
+/// How an instrument's raw headers are written.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Dialect {
+    /// ESO's keywords (and the keywords CHARA's log reader writes).
+    #[default]
+    Eso,
+    /// The MIRC-X/MYSTIC pipeline's keywords.
+    Mircx,
+    /// ESO's hierarchical keywords without `ESO` (SPICA).
+    Hierarch,
 }
 
 /// When `when` holds, `name` (a template) names the mode or submode.
@@ -111,8 +130,11 @@ impl Instruments {
             .unwrap_or_else(|error| panic!("schema/instruments.toml: {error}"))
     }
 
+    /// The instrument an INSTRUME value names.
     pub(crate) fn get(&self, name: &str) -> Option<&Instrument> {
-        self.list.iter().find(|instrument| instrument.name == name)
+        self.list.iter().find(|instrument| {
+            instrument.name == name || instrument.names.iter().any(|n| n == name)
+        })
     }
 }
 

@@ -217,14 +217,13 @@ fn read_all(
     let mut row = CopyRow::default();
     sources::for_each_header(paths, positions, &mut |source: &str, header: Header| {
         counts.headers += 1;
-        let Some(dp_id) = derive::dp_id(&header, &instruments) else {
+        let Some((dp_id, verdict)) = derive::read(&header, &instruments) else {
             return Err(IngestError::NoDpId {
                 source_name: source.to_string(),
                 first_card: header.first_card,
                 end_card: header.end_card,
             });
         };
-        let verdict = derive::derive(&dp_id, &header, &instruments);
         match &verdict {
             Verdict::Accepted(_) => counts.accepted += 1,
             Verdict::Dropped(reason) => *counts.dropped.entry(reason.clone()).or_default() += 1,
@@ -263,8 +262,7 @@ pub fn read_for_fuzzing(name: &str, bytes: &[u8]) {
         Box::new(bytes),
         &mut positions,
         &mut |source, header| {
-            if let Some(dp_id) = derive::dp_id(&header, instruments) {
-                let verdict = derive::derive(&dp_id, &header, instruments);
+            if let Some((dp_id, verdict)) = derive::read(&header, instruments) {
                 row.write_header(1, &dp_id, source, &header, &verdict);
             }
             Ok(())

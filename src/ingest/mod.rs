@@ -6,6 +6,7 @@
 
 mod baselines;
 mod chara_log;
+mod chara_raw;
 pub mod demo;
 mod derive;
 mod fits;
