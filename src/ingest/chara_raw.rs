@@ -25,8 +25,12 @@ use super::instruments::{Dialect, Instruments};
 /// CHARA's telescopes in the order MIRC-X's `BEAMORDi` count them (`setup.beam_tel`).
 const TELESCOPES: [&str; 6] = ["S1", "S2", "E1", "E2", "W1", "W2"];
 
-/// The dialect of the instrument `header` comes from (ESO's when it is none known).
+/// The dialect of the instrument `header` comes from (ESO's when it is none known). A CHARA
+/// log row (`chara_log`) is already in the derivation's words, whatever its combiner.
 pub(super) fn dialect(header: &Header, instruments: &Instruments) -> Dialect {
+    if header.get("CHARA TYPE").is_some() {
+        return Dialect::Eso;
+    }
     header
         .text("INSTRUME")
         .and_then(|name| instruments.get(name))

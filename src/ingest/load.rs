@@ -183,6 +183,11 @@ pub async fn import(
         .batch_execute("ANALYZE obsportal.exposures, obsportal.baselines")
         .await?;
     transaction.commit().await?;
+    // After the commit (VACUUM runs in no transaction): marks the refreshed view's pages all
+    // visible, so that crossmatches read positions from its zone index alone (migration 0016)
+    // without waiting for autovacuum.
+    progress.stage("vacuuming the exposures");
+    client.batch_execute("VACUUM obsportal.exposures").await?;
     progress.finish();
 
     let count = |key: &str| applied[key].as_u64().unwrap_or(0);

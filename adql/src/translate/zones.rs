@@ -9,7 +9,9 @@
 //! no row is repeated). PostgreSQL can then hash or merge (3 s for the same join). The exact
 //! predicate stays as it was. Which plan runs is still the planner's: the published tables and
 //! the uploads carry statistics on the zone expression (migration 0013, the server's upload
-//! loader), so a handful of targets still probe the GiST index.
+//! loader), so a handful of targets still probe the GiST index; the exposures' zone index
+//! (migration 0016) gives their side in zone order from the index alone, and an upload joined
+//! by zones is not indexed at all (`Translation::joins_by_zones`).
 //!
 //! The number of steps is computed from the radius in the SQL itself, so that a translation
 //! reused for another radius (`TranslationCache`) stays exact.
