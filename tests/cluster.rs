@@ -66,6 +66,46 @@ async fn starts_restarts_and_keeps_its_data() {
     assert_eq!(exposures, 200);
 }
 
+/// A start whose migration fails says which and why, and leaves no PostgreSQL running behind
+/// it (it used to leave the cluster it had started). The failure is made as an operator could
+/// meet it: a migration recorded as pending whose objects are already there.
+#[tokio::test]
+async fn a_failed_migration_stops_the_cluster_it_started() {
+    let workspace = Workspace::new();
+    let server = workspace.serve(&[]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let last: String = db
+        .query_one("SELECT max(version) FROM obsportal.schema_migration", &[])
+        .await
+        .unwrap()
+        .get(0);
+    db.execute(
+        "DELETE FROM obsportal.schema_migration WHERE version = $1",
+        &[&last],
+    )
+    .await
+    .unwrap();
+    drop(db);
+    assert!(server.stop().success());
+
+    let output = std::process::Command::new(support::BINARY)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(workspace.data_dir())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("migration {last} failed")),
+        "{stderr}"
+    );
+    assert!(
+        workspace.postmaster_pid().is_none(),
+        "the cluster is stopped:\n{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn recovers_from_a_stale_postmaster_pid_naming_another_process() {
     let workspace = Workspace::new();

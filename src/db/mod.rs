@@ -109,7 +109,13 @@ impl Database {
                     tokio::task::spawn_blocking(move || EmbeddedCluster::start(&data_dir))
                         .await
                         .expect("cluster start does not panic")?;
-                bootstrap(&cluster).await?;
+                // A start that fails leaves no PostgreSQL running behind it.
+                if let Err(error) = bootstrap(&cluster).await {
+                    if let Err(stop) = leave(cluster).await {
+                        tracing::warn!(%stop, "could not stop the embedded PostgreSQL");
+                    }
+                    return Err(error);
+                }
                 (
                     cluster.config(cluster::OWNER_ROLE, cluster::DATABASE),
                     Some(cluster),
@@ -153,8 +159,16 @@ impl Database {
             owner_config: config,
             cluster,
         };
-        let mut client = database.pool.get().await?;
-        migrate::migrate(&mut client).await?;
+        let migrated = match database.pool.get().await {
+            Ok(mut client) => migrate::migrate(&mut client).await,
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = migrated {
+            if let Err(stop) = database.close().await {
+                tracing::warn!(%stop, "could not stop the embedded PostgreSQL");
+            }
+            return Err(error);
+        }
         Ok(database)
     }
 
@@ -197,12 +211,17 @@ impl Database {
         self.pages.pool.close();
         self.jobs.pool.close();
         if let Some(cluster) = self.cluster {
-            tokio::task::spawn_blocking(move || cluster.stop())
-                .await
-                .expect("cluster stop does not panic")?;
+            leave(cluster).await?;
         }
         Ok(())
     }
+}
+
+/// Leaves the embedded cluster, stopping it when no other obsportal process uses it.
+async fn leave(cluster: EmbeddedCluster) -> Result<(), ClusterError> {
+    tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .expect("cluster stop does not panic")
 }
 
 fn reader_config(
