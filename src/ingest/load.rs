@@ -131,8 +131,9 @@ pub async fn import(
     let progress = std::sync::Arc::new(progress);
     let reader_progress = progress.clone();
     // Star names of targets already known place CHARA log rows too (an operator's positions
-    // table, read with the logs, still has the last word).
-    let known = Positions::known(
+    // table, read with the logs, still has the last word). Read only when a log may come: at
+    // 1,000,000 exposures it takes 3 s, and harvests import header files alone.
+    let known_names = if sources::may_hold_logs(&paths) {
         transaction
             .query(
                 "SELECT e.target_name, t.ra, t.dec FROM obsportal.exposure e
@@ -142,6 +143,11 @@ pub async fn import(
                 &[],
             )
             .await?
+    } else {
+        Vec::new()
+    };
+    let known = Positions::known(
+        known_names
             .iter()
             .map(|row| (row.get(0), row.get(1), row.get(2))),
     );

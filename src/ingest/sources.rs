@@ -15,6 +15,18 @@ use super::chara_log::{self, CsvKind};
 use super::fits::{Header, HeaderReader};
 use super::IngestError;
 
+/// Whether `paths` may hold a CHARA log: anything but files named as header text or FITS
+/// (directories and bundles are not looked into).
+pub(crate) fn may_hold_logs(paths: &[PathBuf]) -> bool {
+    const HEADERS_ONLY: [&str; 8] = [
+        ".hdr", ".txt", ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz",
+    ];
+    paths.iter().any(|path| {
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        !path.is_file() || !HEADERS_ONLY.iter().any(|end| name.ends_with(end))
+    })
+}
+
 /// Calls `each(source name, header)` for every header under `paths`, in a stable order.
 pub(crate) fn for_each_header(
     paths: &[PathBuf],
@@ -145,5 +157,23 @@ fn read_csv(
                 header_line.trim()
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_header_files_are_known_to_hold_no_log() {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let file = |name: &str| folder.join(name);
+        assert!(!may_hold_logs(&[file("headers/night.hdr")]));
+        assert!(!may_hold_logs(&[file("chara-raw/spica_eps_per.fits")]));
+        assert!(may_hold_logs(&[file("chara/observations.csv")]));
+        assert!(may_hold_logs(&[
+            file("headers/night.hdr"),
+            folder.join("chara")
+        ]));
     }
 }
