@@ -68,36 +68,47 @@ async fn starts_restarts_and_keeps_its_data() {
 
 /// A start whose migration fails says which and why, and leaves no PostgreSQL running behind
 /// it (it used to leave the cluster it had started). The failure is made as an operator could
-/// meet it: a migration recorded as pending whose objects are already there.
+/// meet it: a migration recorded as pending whose objects are already there (0016 creates an
+/// index, and fails when it exists).
 #[tokio::test]
 async fn a_failed_migration_stops_the_cluster_it_started() {
+    const MIGRATION: &str = "0016_crossmatch_zone_index";
     let workspace = Workspace::new();
     let server = workspace.serve(&[]);
     let db = workspace.connect("obsportal", "obsportal").await;
-    let last: String = db
-        .query_one("SELECT max(version) FROM obsportal.schema_migration", &[])
+    let forgotten = db
+        .execute(
+            "DELETE FROM obsportal.schema_migration WHERE version = $1",
+            &[&MIGRATION],
+        )
         .await
-        .unwrap()
-        .get(0);
-    db.execute(
-        "DELETE FROM obsportal.schema_migration WHERE version = $1",
-        &[&last],
-    )
-    .await
-    .unwrap();
+        .unwrap();
+    assert_eq!(forgotten, 1);
     drop(db);
     assert!(server.stop().success());
 
-    let output = std::process::Command::new(support::BINARY)
+    let log = workspace.path().join("failed-start.log");
+    let mut start = std::process::Command::new(BINARY)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(workspace.data_dir())
         .env_remove("DATABASE_URL")
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
         .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut status = None;
+    let ended = wait_until(Duration::from_secs(60), || {
+        status = start.try_wait().unwrap();
+        status.is_some()
+    });
+    if !ended {
+        let _ = start.kill();
+    }
+    let stderr = fs::read_to_string(&log).unwrap();
+    assert!(ended, "the start did not fail:\n{stderr}");
+    assert!(!status.unwrap().success());
     assert!(
-        stderr.contains(&format!("migration {last} failed")),
+        stderr.contains(&format!("migration {MIGRATION} failed")),
         "{stderr}"
     );
     assert!(
