@@ -416,6 +416,11 @@ async fn the_uploads_kept_for_unfinished_jobs_are_capped_per_client() {
     assert_eq!(status, 303, "{body}");
     let (status, _, body) = create(Some("ada")).await;
     assert_eq!(status, 413, "{body}");
+    // Creations at once cannot both fit the same room: of four, exactly one is kept.
+    let racing = futures_util::future::join_all((0..4).map(|_| create(Some("grace")))).await;
+    let mut statuses: Vec<u16> = racing.iter().map(|(status, _, _)| *status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [303, 413, 413, 413]);
 
     // The anonymous job runs and ends: its upload is dropped by the sweeper, and the room
     // is free again.
@@ -433,7 +438,8 @@ async fn the_uploads_kept_for_unfinished_jobs_are_capped_per_client() {
         assert!(std::time::Instant::now() < deadline, "the job did not end");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    while count(&db, kept).await != 1 {
+    // Ada's and Grace's stay.
+    while count(&db, kept).await != 2 {
         assert!(
             std::time::Instant::now() < deadline,
             "the ended job's upload is still kept"

@@ -147,17 +147,23 @@ pub(super) async fn insert(pool: &Pool, job: NewJob, quota: u64) -> Result<Job, 
     let transaction = client.transaction().await?;
     let adding: u64 = job.files.iter().map(|(_, data)| data.len() as u64).sum();
     if adding > 0 {
-        // One holder's creations one at a time, so that two cannot both fit the same room.
+        // One holder's creations one at a time, so that two cannot both fit the same room;
+        // the sum in a statement of its own, whose snapshot sees what the lock waited for.
+        transaction
+            .execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('job_upload ' || $1, 0))",
+                &[&job.holder],
+            )
+            .await?;
         let held: i64 = transaction
             .query_one(
-                "SELECT pg_advisory_xact_lock(hashtextextended('job_upload ' || $1, 0)),
-                        (SELECT coalesce(sum(octet_length(u.data)), 0)::bigint
-                           FROM obsportal.job_upload AS u JOIN obsportal.job AS j ON j.id = u.job_id
-                          WHERE u.holder = $1 AND j.phase IN ('PENDING', 'QUEUED', 'EXECUTING'))",
+                "SELECT coalesce(sum(octet_length(u.data)), 0)::bigint
+                   FROM obsportal.job_upload AS u JOIN obsportal.job AS j ON j.id = u.job_id
+                  WHERE u.holder = $1 AND j.phase IN ('PENDING', 'QUEUED', 'EXECUTING')",
                 &[&job.holder],
             )
             .await?
-            .get(1);
+            .get(0);
         let held = held as u64;
         if held + adding > quota {
             return Err(CreateError::OverQuota {
