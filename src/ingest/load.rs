@@ -191,9 +191,12 @@ pub async fn import(
     transaction.commit().await?;
     // After the commit (VACUUM runs in no transaction): marks the refreshed view's pages all
     // visible, so that crossmatches read positions from its zone index alone (migration 0016)
-    // without waiting for autovacuum.
+    // without waiting for autovacuum. The import has landed by then: a failure here is only
+    // worth a warning (autovacuum will do it).
     progress.stage("vacuuming the exposures");
-    client.batch_execute("VACUUM obsportal.exposures").await?;
+    if let Err(error) = client.batch_execute("VACUUM obsportal.exposures").await {
+        tracing::warn!(%error, "could not vacuum the exposures after the import");
+    }
     progress.finish();
 
     let count = |key: &str| applied[key].as_u64().unwrap_or(0);
