@@ -137,10 +137,14 @@ async fn create(
             .collect();
         let owner = state.user(&headers);
         // Anonymous uploads count against the client's address: its jobs' ids are its secret.
-        let holder = owner.clone().unwrap_or_else(|| {
-            let address = state.client_queries.client(&headers, &extensions);
-            address.map_or_else(String::new, |address| format!("address {address}"))
-        });
+        // Users and addresses are named apart, so that no user name stands for an address.
+        let holder = match &owner {
+            Some(user) => format!("user {user}"),
+            None => match state.client_queries.client(&headers, &extensions) {
+                Some(address) => format!("address {address}"),
+                None => "address unknown".to_string(),
+            },
+        };
         let job = state
             .jobs
             .create(NewJob {
