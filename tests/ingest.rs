@@ -312,6 +312,132 @@ async fn a_changed_header_updates_its_exposure_and_only_it() {
     }
 }
 
+/// What the store's foreign keys guarded until apply_staged_headers took it over (migration
+/// 0020): every reference between the tables an import writes, and nothing left behind.
+const ORPHANS: &str = "
+    SELECT (SELECT count(*) FROM obsportal.exposure e
+             WHERE NOT EXISTS (SELECT FROM obsportal.header h WHERE h.dp_id = e.header_id AND h.accepted)
+                OR NOT EXISTS (SELECT FROM obsportal.target t WHERE t.id = e.target_id)
+                OR (e.program_id IS NOT NULL
+                    AND NOT EXISTS (SELECT FROM obsportal.program p WHERE p.id = e.program_id)))
+         + (SELECT count(*) FROM obsportal.header h
+             WHERE NOT EXISTS (SELECT FROM obsportal.import i WHERE i.id = h.import_id))
+         + (SELECT count(*) FROM obsportal.observation_member m
+             WHERE NOT EXISTS (SELECT FROM obsportal.exposure e WHERE e.id = m.exposure_id)
+                OR NOT EXISTS (SELECT FROM obsportal.observation o WHERE o.id = m.observation_id))
+         + (SELECT count(*) FROM obsportal.exposure e
+             WHERE NOT EXISTS (SELECT FROM obsportal.observation_member m WHERE m.exposure_id = e.id))
+         + (SELECT count(*) FROM obsportal.baselines b
+             WHERE NOT EXISTS (SELECT FROM obsportal.exposure e WHERE e.id = b.exp_id))
+         + (SELECT count(*) FROM obsportal.target t
+             WHERE NOT EXISTS (SELECT FROM obsportal.exposure e WHERE e.target_id = t.id))";
+
+#[tokio::test]
+async fn a_header_changed_into_a_drop_or_a_new_place_leaves_nothing_behind() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&[]);
+    workspace.ingest_ok(&[header_file("night.hdr")]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let orphans = || async { db.query_one(ORPHANS, &[]).await.unwrap().get::<_, i64>(0) };
+    assert_eq!(orphans().await, 0);
+    let exposures_of = |name: &'static str| {
+        let db = &db;
+        async move {
+            db.query_one(
+                "SELECT count(*) FROM obsportal.exposure e JOIN obsportal.target t ON t.id = e.target_id
+                  WHERE t.name = $1",
+                &[&name],
+            )
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
+        }
+    };
+    assert_eq!(exposures_of("HD 46355").await, 1);
+
+    // A science exposure turns out to be a test, and the calibrator (its target's only
+    // exposure) was pointed elsewhere.
+    let text = fs::read_to_string(header_file("night.hdr")).unwrap();
+    let card = |text: &str| format!("{text:<80}");
+    let mut headers: Vec<String> = text
+        .split_inclusive(&format!("{}\n", card("END")))
+        .map(str::to_string)
+        .collect();
+    let find = |headers: &[String], arcfile: &str| {
+        headers.iter().position(|h| h.contains(arcfile)).unwrap()
+    };
+    let science = find(&headers, "GRAVI.2020-01-09T03:44:00.000");
+    let catg = card("HIERARCH ESO DPR CATG = 'SCIENCE '");
+    assert!(headers[science].contains(&catg));
+    headers[science] = headers[science].replace(&catg, &card("HIERARCH ESO DPR CATG = 'TEST    '"));
+    let calibrator = find(&headers, "GRAVI.2020-01-09T04:10:00.000");
+    let ra = card("RA      =             105.8046");
+    assert!(headers[calibrator].contains(&ra));
+    headers[calibrator] = headers[calibrator].replace(&ra, &card("RA      =             200.0"));
+    let changed = workspace.path().join("night-corrected.hdr");
+    fs::write(&changed, headers.concat()).unwrap();
+
+    let summary = workspace.ingest_ok(&[changed]);
+    assert!(
+        summary.contains("0 new, 2 changed, 4 unchanged"),
+        "{summary}"
+    );
+    assert_eq!(orphans().await, 0);
+    let dropped = db
+        .query_one(
+            "SELECT accepted, drop_reason FROM obsportal.header WHERE dp_id = 'GRAVI.2020-01-09T03:44:00.000'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!dropped.get::<_, bool>(0));
+    assert_eq!(dropped.get::<_, Option<String>>(1).as_deref(), Some("test"));
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM obsportal.exposures WHERE exp_id = 'GRAVI.2020-01-09T03:44:00.000_1'").await,
+        0
+    );
+    // The calibrator's old target went with its only exposure; a new one stands at RA 200.
+    let moved = db
+        .query_one(
+            "SELECT t.ra FROM obsportal.exposure e JOIN obsportal.target t ON t.id = e.target_id
+              WHERE e.id = 'GRAVI.2020-01-09T04:10:00.000_1'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.get::<_, f64>(0), 200.0);
+    assert_eq!(exposures_of("HD 46355").await, 1);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM obsportal.target WHERE ra = 105.8046"
+        )
+        .await,
+        0
+    );
+    // The import's own record counts what it read as the summary does.
+    let import = db
+        .query_one(
+            "SELECT headers_read, headers_new, headers_changed, accepted, dropped::text
+               FROM obsportal.import ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(import.get::<_, i32>(0), 6);
+    assert_eq!((import.get::<_, i32>(1), import.get::<_, i32>(2)), (0, 2));
+    assert!(summary.contains("accepted as exposures: 2\n"), "{summary}");
+    assert_eq!(import.get::<_, i32>(3), 2);
+    assert!(
+        summary.contains("(acquisition 1, dark 1, sky 1, test 1)"),
+        "{summary}"
+    );
+    assert_eq!(
+        import.get::<_, String>(4),
+        r#"{"sky": 1, "dark": 1, "test": 1, "acquisition": 1}"#
+    );
+}
+
 #[tokio::test]
 async fn targets_are_identified_by_position_not_by_name() {
     let workspace = Workspace::new();

@@ -2,8 +2,10 @@
 //! apply in SQL, all in one transaction.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -24,10 +26,22 @@ const TARGET_RADIUS_ARCSEC: f64 = 5.0;
 const OBSERVATION_GAP_HOURS: f64 = 1.0;
 /// Arbitrary but fixed: serialises imports on one database.
 const IMPORT_LOCK_KEY: i64 = 0x0b5_0002;
+/// Memory for each sort and hash of an import's set-based steps.
+const IMPORT_WORK_MEM: &str = "256MB";
 /// COPY data is sent in chunks of about this size.
 const CHUNK_BYTES: usize = 1 << 20;
 
-const STAGING_TABLE: &str = "CREATE TEMP TABLE staged_header (
+/// The staged keywords are compressed as the header rows they go to compress theirs (lz4 where
+/// the server has it, migration 0020): a value compressed once is stored as it is in both.
+const STAGING_TABLE: &str = "
+DO $$
+BEGIN
+    IF (SELECT attcompression FROM pg_attribute
+         WHERE attrelid = 'obsportal.header'::regclass AND attname = 'keywords') = 'l' THEN
+        SET LOCAL default_toast_compression = lz4;
+    END IF;
+END $$;
+CREATE TEMP TABLE staged_header (
     ordinal bigint NOT NULL, dp_id text NOT NULL, source text NOT NULL, keywords jsonb NOT NULL,
     drop_reason text,
     exposure_id text, interferometer text, instrument_name text, instrument_mode text,
@@ -38,7 +52,12 @@ const STAGING_TABLE: &str = "CREATE TEMP TABLE staged_header (
     tau0 float8, temperature float8, seeing float8,
     validation_level smallint, validation_log jsonb, date_release timestamptz,
     lst_start float8, lst_end float8, ha_start float8, ha_end float8,
-    airmass_start float8, airmass_end float8
+    airmass_start float8, airmass_end float8,
+    baseline_station1 text[], baseline_station2 text[],
+    baseline_length_start float8[], baseline_length_end float8[],
+    baseline_angle_start float8[], baseline_angle_end float8[],
+    baseline_u_start float8[], baseline_v_start float8[],
+    baseline_u_end float8[], baseline_v_end float8[]
 ) ON COMMIT DROP";
 
 /// How the import shows that it is alive: a bar on a terminal, log lines otherwise.
@@ -117,6 +136,12 @@ pub async fn import(
     transaction
         .execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK_KEY])
         .await?;
+    // The set-based steps sort and hash hundreds of thousands of rows: with the default 4 MB
+    // each spilled to temporary files (the header rows' join, 900 MB of staged keywords, took
+    // 7.9 s of a 600,000-header import). One import runs at a time.
+    transaction
+        .batch_execute(&format!("SET LOCAL work_mem = '{IMPORT_WORK_MEM}'"))
+        .await?;
     let sources: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let import_id: i64 = transaction
         .query_one(
@@ -128,7 +153,7 @@ pub async fn import(
     transaction.batch_execute(STAGING_TABLE).await?;
 
     let (chunks, mut received) = mpsc::channel::<Bytes>(8);
-    let progress = std::sync::Arc::new(progress);
+    let progress = Arc::new(progress);
     let reader_progress = progress.clone();
     // Star names of targets already known place CHARA log rows too (an operator's positions
     // table, read with the logs, still has the last word). Read only when a log may come: at
@@ -181,6 +206,19 @@ pub async fn import(
         )
         .await?
         .get(0);
+    let dropped = serde_json::to_value(&counts.dropped).expect("counts serialise");
+    transaction
+        .execute(
+            "UPDATE obsportal.import SET headers_read = $2, accepted = $3, dropped = $4
+              WHERE id = $1",
+            &[
+                &import_id,
+                &i32::try_from(counts.headers).unwrap_or(i32::MAX),
+                &i32::try_from(counts.accepted).unwrap_or(i32::MAX),
+                &dropped,
+            ],
+        )
+        .await?;
     // Fresh statistics for the planner, in the same transaction: a refreshed materialised view
     // has none until autovacuum gets to it, and a plan for 0.5 % of GRAVITY's rows sorted
     // 100,000 of them per /search page (84 ms; 0.3 ms with an index once analysed).
@@ -217,10 +255,50 @@ pub async fn import(
     })
 }
 
-/// The reader thread: every header to one COPY row, sent in chunks.
+/// Headers pass from the reading thread to the deriving one in batches of this many.
+const HEADER_BATCH: usize = 256;
+
+/// The reader: every header to one COPY row, sent in chunks. Reading and parsing the files is
+/// one thread, deriving and writing the rows another: each was about half of the 14 s a
+/// single thread took for 600,000 headers, while PostgreSQL's COPY had time to spare.
 fn read_all(
     paths: &[PathBuf],
     positions: Positions,
+    chunks: &mpsc::Sender<Bytes>,
+    progress: &Progress,
+) -> Result<ReadCounts, IngestError> {
+    std::thread::scope(|scope| {
+        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<(Arc<str>, Header)>>(16);
+        let writer = scope.spawn(move || write_rows(received, chunks, progress));
+        let mut batch = Vec::with_capacity(HEADER_BATCH);
+        let mut file: Option<Arc<str>> = None;
+        let read = sources::for_each_header(paths, positions, &mut |source: &str, header| {
+            let source = match &file {
+                Some(name) if **name == *source => name.clone(),
+                _ => file.insert(Arc::from(source)).clone(),
+            };
+            batch.push((source, header));
+            if batch.len() == HEADER_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(HEADER_BATCH));
+                batches.send(full).map_err(|_| IngestError::ReaderStopped)?;
+            }
+            Ok(())
+        });
+        if read.is_ok() && !batch.is_empty() {
+            // A writer that has stopped says why below.
+            let _ = batches.send(batch);
+        }
+        drop(batches);
+        // The writer's error first: a reader that could not hand on a batch stopped for it.
+        let counts = writer.join().expect("the row writer does not panic")?;
+        read?;
+        Ok(counts)
+    })
+}
+
+/// The deriving thread: each header to its COPY row, the rows to chunks for the database.
+fn write_rows(
+    batches: std::sync::mpsc::Receiver<Vec<(Arc<str>, Header)>>,
     chunks: &mpsc::Sender<Bytes>,
     progress: &Progress,
 ) -> Result<ReadCounts, IngestError> {
@@ -229,7 +307,7 @@ fn read_all(
     let mut buffer = BytesMut::with_capacity(CHUNK_BYTES + (1 << 16));
     let mut busy_since = Instant::now();
     let mut row = CopyRow::default();
-    sources::for_each_header(paths, positions, &mut |source: &str, header: Header| {
+    for (source, header) in batches.into_iter().flatten() {
         counts.headers += 1;
         let Some((dp_id, verdict)) = derive::read(&header, &instruments) else {
             return Err(IngestError::NoDpId {
@@ -242,9 +320,9 @@ fn read_all(
             Verdict::Accepted(_) => counts.accepted += 1,
             Verdict::Dropped(reason) => *counts.dropped.entry(reason.clone()).or_default() += 1,
         }
-        row.write_header(counts.headers, &dp_id, source, &header, &verdict);
+        row.write_header(counts.headers, &dp_id, &source, &header, &verdict);
         buffer.extend_from_slice(&row.line);
-        progress.headers_read(counts.headers, source);
+        progress.headers_read(counts.headers, &source);
         if buffer.len() >= CHUNK_BYTES {
             counts.busy += busy_since.elapsed();
             chunks
@@ -252,8 +330,7 @@ fn read_all(
                 .map_err(|_| IngestError::ReaderStopped)?;
             busy_since = Instant::now();
         }
-        Ok(())
-    })?;
+    }
     counts.busy += busy_since.elapsed();
     if !buffer.is_empty() {
         chunks
@@ -289,6 +366,7 @@ pub fn read_for_fuzzing(name: &str, bytes: &[u8]) {
 struct CopyRow {
     line: Vec<u8>,
     json: Vec<u8>,
+    literal: String,
 }
 
 impl CopyRow {
@@ -304,12 +382,12 @@ impl CopyRow {
         self.line.extend_from_slice(ordinal.to_string().as_bytes());
         self.text(Some(dp_id));
         self.text(Some(source));
-        self.json(&header.keywords);
+        self.json(&JsonbOrder(&header.keywords));
         match verdict {
             Verdict::Dropped(reason) => {
                 self.text(Some(reason));
-                // The 33 exposure columns stay empty.
-                for _ in 0..33 {
+                // The 43 exposure columns stay empty.
+                for _ in 0..43 {
                     self.line.extend_from_slice(b"\t\\N");
                 }
             }
@@ -361,6 +439,69 @@ impl CopyRow {
         for value in lst.into_iter().chain(hour_angle).chain(airmass) {
             self.number(value);
         }
+        self.baselines(e.projected_baselines.as_ref());
+    }
+
+    /// The projected baselines once more, as ten arrays with an element per station pair that
+    /// has values (stations, then lengths, angles, u and v at start and end), which
+    /// apply_staged_headers unnests into rows of `obsportal.baselines`: reading them back out
+    /// of the JSON took PostgreSQL 4 s per million baselines. Pairs and values as the JSON has
+    /// them, and as migration 0012's `baseline_rows` reads it.
+    fn baselines(&mut self, baselines: Option<&Value>) {
+        let pairs: Vec<(&str, &Value)> = baselines
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, values)| values.is_object())
+            .map(|(pair, values)| (pair.as_str(), values))
+            .collect();
+        for station in 0..2 {
+            self.array(&pairs, |literal, (pair, _)| {
+                let name = pair.split('-').nth(station).unwrap_or("");
+                literal.push('"');
+                for character in name.chars() {
+                    if matches!(character, '"' | '\\') {
+                        literal.push('\\');
+                    }
+                    literal.push(character);
+                }
+                literal.push('"');
+            });
+        }
+        for (what, at) in [
+            ("length", "start"),
+            ("length", "end"),
+            ("angle", "start"),
+            ("angle", "end"),
+            ("u", "start"),
+            ("v", "start"),
+            ("u", "end"),
+            ("v", "end"),
+        ] {
+            self.array(&pairs, |literal, (_, values)| {
+                match values[what][at].as_f64().filter(|value| value.is_finite()) {
+                    // + 0.0 makes -0 a 0, as a JSON number read back by PostgreSQL was.
+                    Some(value) => write!(literal, "{}", value + 0.0).expect("a String takes it"),
+                    None => literal.push_str("NULL"),
+                }
+            });
+        }
+    }
+
+    /// An array in PostgreSQL's text form, an element written by `element` for each item.
+    fn array<T>(&mut self, items: &[T], element: impl Fn(&mut String, &T)) {
+        let mut literal = std::mem::take(&mut self.literal);
+        literal.clear();
+        literal.push('{');
+        for (index, item) in items.iter().enumerate() {
+            if index > 0 {
+                literal.push(',');
+            }
+            element(&mut literal, item);
+        }
+        literal.push('}');
+        self.text(Some(&literal));
+        self.literal = literal;
     }
 
     /// A tab, then the value escaped for COPY text format (`\N` for NULL).
@@ -384,16 +525,36 @@ impl CopyRow {
     }
 }
 
-fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
-    for &byte in bytes {
-        match byte {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(byte),
-        }
+/// An object's keys in the order jsonb keeps them (shorter first, then bytewise): PostgreSQL
+/// sorts the keys of every object it reads, and its sort finds sorted input sorted in one
+/// pass (sorting the keywords was a tenth of its COPY).
+struct JsonbOrder<'a>(&'a serde_json::Map<String, Value>);
+
+impl serde::Serialize for JsonbOrder<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<(&String, &Value)> = self.0.iter().collect();
+        entries.sort_unstable_by(|(a, _), (b, _)| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        serializer.collect_map(entries)
     }
+}
+
+/// Most values need no escape: runs between the bytes that do are copied whole (byte by byte
+/// this was a tenth of the reader's time).
+fn escape_into(out: &mut Vec<u8>, mut bytes: &[u8]) {
+    while let Some(at) = bytes
+        .iter()
+        .position(|byte| matches!(byte, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
+        out.extend_from_slice(&bytes[..at]);
+        out.extend_from_slice(match bytes[at] {
+            b'\\' => b"\\\\",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            _ => b"\\r",
+        });
+        bytes = &bytes[at + 1..];
+    }
+    out.extend_from_slice(bytes);
 }
 
 #[cfg(test)]
