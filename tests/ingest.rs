@@ -252,23 +252,15 @@ async fn a_changed_header_updates_its_exposure_and_only_it() {
     assert!(!baselines_before.is_empty());
 
     // The second science exposure gets a new seeing value at its start.
-    let text = fs::read_to_string(header_file("night.hdr")).unwrap();
-    let mut headers: Vec<String> = text
-        .split_inclusive(&format!("{:<80}\n", "END"))
-        .map(str::to_string)
-        .collect();
-    let target = headers
-        .iter()
-        .position(|h| h.contains("GRAVI.2020-01-09T03:44:00.000"))
-        .unwrap();
-    let old_card = format!("{:<80}", "HIERARCH ESO ISS AMBI FWHM START = 0.62");
-    assert!(headers[target].contains(&old_card));
-    headers[target] = headers[target].replace(
-        &old_card,
-        &format!("{:<80}", "HIERARCH ESO ISS AMBI FWHM START = 0.9"),
+    let changed = night_edited(
+        &workspace,
+        "night-reprocessed.hdr",
+        &[(
+            "GRAVI.2020-01-09T03:44:00.000",
+            "HIERARCH ESO ISS AMBI FWHM START = 0.62",
+            "HIERARCH ESO ISS AMBI FWHM START = 0.9",
+        )],
     );
-    let changed = workspace.path().join("night-reprocessed.hdr");
-    fs::write(&changed, headers.concat()).unwrap();
 
     let summary = workspace.ingest_ok(&[changed]);
     assert!(
@@ -310,6 +302,25 @@ async fn a_changed_header_updates_its_exposure_and_only_it() {
             );
         }
     }
+}
+
+/// `night.hdr` written to `name` in the workspace with cards replaced: each edit names the
+/// ARCFILE of the header it changes, the card there (checked to be there) and its new text.
+fn night_edited(workspace: &Workspace, name: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
+    let card = |text: &str| format!("{text:<80}");
+    let text = fs::read_to_string(header_file("night.hdr")).unwrap();
+    let mut headers: Vec<String> = text
+        .split_inclusive(&format!("{}\n", card("END")))
+        .map(str::to_string)
+        .collect();
+    for (arcfile, old, new) in edits {
+        let header = headers.iter_mut().find(|h| h.contains(arcfile)).unwrap();
+        assert!(header.contains(&card(old)), "{arcfile} has no {old}");
+        *header = header.replace(&card(old), &card(new));
+    }
+    let path = workspace.path().join(name);
+    fs::write(&path, headers.concat()).unwrap();
+    path
 }
 
 /// What the store's foreign keys guarded until apply_staged_headers took it over (migration
@@ -357,25 +368,22 @@ async fn a_header_changed_into_a_drop_or_a_new_place_leaves_nothing_behind() {
 
     // A science exposure turns out to be a test, and the calibrator (its target's only
     // exposure) was pointed elsewhere.
-    let text = fs::read_to_string(header_file("night.hdr")).unwrap();
-    let card = |text: &str| format!("{text:<80}");
-    let mut headers: Vec<String> = text
-        .split_inclusive(&format!("{}\n", card("END")))
-        .map(str::to_string)
-        .collect();
-    let find = |headers: &[String], arcfile: &str| {
-        headers.iter().position(|h| h.contains(arcfile)).unwrap()
-    };
-    let science = find(&headers, "GRAVI.2020-01-09T03:44:00.000");
-    let catg = card("HIERARCH ESO DPR CATG = 'SCIENCE '");
-    assert!(headers[science].contains(&catg));
-    headers[science] = headers[science].replace(&catg, &card("HIERARCH ESO DPR CATG = 'TEST    '"));
-    let calibrator = find(&headers, "GRAVI.2020-01-09T04:10:00.000");
-    let ra = card("RA      =             105.8046");
-    assert!(headers[calibrator].contains(&ra));
-    headers[calibrator] = headers[calibrator].replace(&ra, &card("RA      =             200.0"));
-    let changed = workspace.path().join("night-corrected.hdr");
-    fs::write(&changed, headers.concat()).unwrap();
+    let changed = night_edited(
+        &workspace,
+        "night-corrected.hdr",
+        &[
+            (
+                "GRAVI.2020-01-09T03:44:00.000",
+                "HIERARCH ESO DPR CATG = 'SCIENCE '",
+                "HIERARCH ESO DPR CATG = 'TEST    '",
+            ),
+            (
+                "GRAVI.2020-01-09T04:10:00.000",
+                "RA      =             105.8046",
+                "RA      =             200.0",
+            ),
+        ],
+    );
 
     let summary = workspace.ingest_ok(&[changed]);
     assert!(
