@@ -341,7 +341,40 @@ const ORPHANS: &str = "
          + (SELECT count(*) FROM obsportal.baselines b
              WHERE NOT EXISTS (SELECT FROM obsportal.exposure e WHERE e.id = b.exp_id))
          + (SELECT count(*) FROM obsportal.target t
-             WHERE NOT EXISTS (SELECT FROM obsportal.exposure e WHERE e.target_id = t.id))";
+             WHERE NOT EXISTS (SELECT FROM obsportal.exposure e WHERE e.target_id = t.id))
+         + (SELECT count(*) FROM obsportal.observation o
+             WHERE o.exposure_count <> (SELECT count(*) FROM obsportal.observation_member m
+                                         WHERE m.observation_id = o.id))";
+
+/// Exposures whose observation is not the one a grouping of every exposure from scratch gives
+/// them (migration 0018's rule: same setup, gaps under an hour); imports group again only the
+/// targets they touched (0020).
+const REGROUPED: &str = "
+    WITH gaps AS (
+        SELECT id, mjd_start, ob_id, target_id, instrument_name, instrument_mode,
+               instrument_submode, stations, program_id, obs_type,
+               mjd_start - lag(coalesce(mjd_end, mjd_start)) OVER setup AS gap
+          FROM obsportal.exposure
+        WINDOW setup AS (PARTITION BY ob_id, target_id, instrument_name, instrument_mode,
+                                      instrument_submode, stations, program_id, obs_type
+                         ORDER BY mjd_start, id)
+    ), numbered AS (
+        SELECT *, count(*) FILTER (WHERE gap IS NULL OR gap > 1.0 / 24) OVER setup AS block
+          FROM gaps
+        WINDOW setup AS (PARTITION BY ob_id, target_id, instrument_name, instrument_mode,
+                                      instrument_submode, stations, program_id, obs_type
+                         ORDER BY mjd_start, id)
+    ), scratch AS (
+        SELECT id, first_value(id) OVER (PARTITION BY ob_id, target_id, instrument_name,
+                                                      instrument_mode, instrument_submode,
+                                                      stations, program_id, obs_type, block
+                                         ORDER BY mjd_start, id) AS first_exposure_id
+          FROM numbered
+    )
+    SELECT count(*) FROM scratch s
+      JOIN obsportal.observation_member m ON m.exposure_id = s.id
+      JOIN obsportal.observation o ON o.id = m.observation_id
+     WHERE o.first_exposure_id <> s.first_exposure_id";
 
 #[tokio::test]
 async fn a_header_changed_into_a_drop_or_a_new_place_leaves_nothing_behind() {
@@ -391,6 +424,7 @@ async fn a_header_changed_into_a_drop_or_a_new_place_leaves_nothing_behind() {
         "{summary}"
     );
     assert_eq!(orphans().await, 0);
+    assert_eq!(count(&db, REGROUPED).await, 0);
     let dropped = db
         .query_one(
             "SELECT accepted, drop_reason FROM obsportal.header WHERE dp_id = 'GRAVI.2020-01-09T03:44:00.000'",
@@ -444,6 +478,49 @@ async fn a_header_changed_into_a_drop_or_a_new_place_leaves_nothing_behind() {
         import.get::<_, String>(4),
         r#"{"sky": 1, "dark": 1, "test": 1, "acquisition": 1}"#
     );
+}
+
+#[tokio::test]
+async fn a_night_imported_in_two_parts_is_grouped_as_if_imported_at_once() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&[]);
+    // Demo headers cut in the middle: the second part continues observations, targets and
+    // blocks the first began, as a harvest running during the night finds them.
+    let whole = fs::read_to_string(workspace.demo_headers("night.hdr", 400, 3)).unwrap();
+    let headers: Vec<&str> = whole.split_inclusive("END\n").collect();
+    assert!(headers.len() >= 1000, "{} headers", headers.len());
+    let ob = |header: &str| {
+        header
+            .lines()
+            .find(|line| line.starts_with("HIERARCH ESO OBS ID"))
+            .map(str::to_string)
+    };
+    let middle = (headers.len() / 2..headers.len())
+        .find(|&i| ob(headers[i - 1]).is_some() && ob(headers[i - 1]) == ob(headers[i]))
+        .unwrap();
+    let (first, second) = headers.split_at(middle);
+    let parts = [("first.hdr", first), ("second.hdr", second)].map(|(name, part)| {
+        let path = workspace.path().join(name);
+        fs::write(&path, part.concat()).unwrap();
+        path
+    });
+    let db = workspace.connect("obsportal", "obsportal").await;
+    for part in &parts {
+        workspace.ingest_ok(std::slice::from_ref(part));
+        assert_eq!(count(&db, ORPHANS).await, 0);
+        assert_eq!(count(&db, REGROUPED).await, 0);
+    }
+    // The parts shared blocks: some observation holds exposures of both.
+    let shared = count(
+        &db,
+        "SELECT count(*) FROM (
+            SELECT m.observation_id FROM obsportal.observation_member m
+              JOIN obsportal.exposure e ON e.id = m.exposure_id
+              JOIN obsportal.header h ON h.dp_id = e.header_id
+             GROUP BY m.observation_id HAVING count(DISTINCT h.import_id) > 1) shared",
+    )
+    .await;
+    assert!(shared > 0);
 }
 
 #[tokio::test]
