@@ -204,3 +204,43 @@ async fn an_import_killed_half_way_leaves_the_old_data_whole() {
     assert!(after.1 > before.1 && after.2 > before.2, "{summary}");
     drop(server);
 }
+
+/// A COPY the database breaks off is reported as the database's error (not as the header
+/// reader stopping, which is only its consequence), and the import keeps nothing.
+#[tokio::test]
+async fn an_import_the_database_cuts_off_reports_the_database_and_keeps_nothing() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&["--demo-rows", "200"]);
+    let headers = workspace.demo_headers("more.hdr", 6000, 8);
+    let db = workspace.connect("postgres", "obsportal").await;
+    let stored = "SELECT count(*) FROM obsportal.header";
+    let before = count(&db, stored).await;
+    let import = workspace
+        .ingest_command(&[headers])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut cut_off = false;
+    for _ in 0..1500 {
+        cut_off = count(
+            &db,
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE state = 'active' AND query LIKE 'COPY staged_header%'
+                AND pg_terminate_backend(pid)",
+        )
+        .await
+            > 0;
+        if cut_off {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(cut_off, "the import was never seen copying its headers");
+    let output = import.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error: database: "), "{stderr}");
+    assert!(!stderr.contains("reader stopped"), "{stderr}");
+    assert_eq!(count(&db, stored).await, before);
+}

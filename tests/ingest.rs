@@ -523,6 +523,68 @@ async fn a_night_imported_in_two_parts_is_grouped_as_if_imported_at_once() {
     assert!(shared > 0);
 }
 
+/// The indexes of the tables an import fills, as (name, definition, constraint kind, oid).
+async fn import_indexes(db: &tokio_postgres::Client) -> Vec<(String, String, String, i64)> {
+    db.query(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid),
+                coalesce(c.contype::text, ''), i.indexrelid::bigint
+           FROM pg_index i
+           LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid
+          WHERE i.indrelid IN ('obsportal.header'::regclass, 'obsportal.exposure'::regclass,
+                               'obsportal.baselines'::regclass)
+            AND i.indisvalid AND i.indisready
+          ORDER BY 1",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+    .collect()
+}
+
+#[tokio::test]
+async fn a_bulk_import_builds_its_tables_indexes_after_the_rows_and_a_small_one_keeps_them() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&[]);
+    let db = workspace.connect("obsportal", "obsportal").await;
+    let without_oid = |indexes: &[(String, String, String, i64)]| {
+        indexes
+            .iter()
+            .map(|(name, definition, kind, _)| (name.clone(), definition.clone(), kind.clone()))
+            .collect::<Vec<_>>()
+    };
+    let oids = |indexes: &[(String, String, String, i64)]| {
+        indexes.iter().map(|index| index.3).collect::<Vec<_>>()
+    };
+    let migrated = import_indexes(&db).await;
+    assert!(
+        migrated
+            .iter()
+            .any(|(name, _, kind, _)| name.ends_with("baselines_pkey") && kind == "p"),
+        "{migrated:?}"
+    );
+
+    // More headers than the (empty) database holds: the indexes are built again, as they were.
+    workspace.ingest_ok(&[workspace.demo_headers("bulk.hdr", 100, 5)]);
+    let bulk = import_indexes(&db).await;
+    assert_eq!(without_oid(&bulk), without_oid(&migrated));
+    // The exposures' and baselines' indexes are new; the headers' primary key, which finds the
+    // stored version of each staged header, stays.
+    for (name, _, _, oid) in &bulk {
+        let rebuilt = !oids(&migrated).contains(oid);
+        assert_eq!(rebuilt, !name.ends_with("header_pkey"), "{name}");
+    }
+    assert_eq!(count(&db, ORPHANS).await, 0);
+    assert!(count(&db, "SELECT count(*) FROM obsportal.baselines").await > 0);
+
+    // Fewer headers than it holds: the indexes stay and grow row by row.
+    workspace.ingest_ok(&[workspace.demo_headers("more.hdr", 20, 6)]);
+    assert_eq!(import_indexes(&db).await, bulk);
+    assert_eq!(count(&db, ORPHANS).await, 0);
+    assert_eq!(count(&db, REGROUPED).await, 0);
+}
+
 #[tokio::test]
 async fn targets_are_identified_by_position_not_by_name() {
     let workspace = Workspace::new();

@@ -189,11 +189,20 @@ pub async fn import(
         }
     }
     drop(received); // a reader still sending learns that the database side has stopped
-    let counts = reader.await.map_err(|_| IngestError::ReaderStopped)??;
+    let read = reader.await.map_err(|_| IngestError::ReaderStopped)?;
+    // The database's error first: when it stopped the COPY, the reader's error only says that
+    // nobody was receiving any more.
     copy_result?;
+    let counts = read?;
     sink.finish().await?;
     let copied = started.elapsed();
 
+    // A bulk import (more headers than the database holds) builds the indexes of the tables
+    // it fills after writing their rows: cheaper than growing them row by row (migration 0021).
+    let deferred: i32 = transaction
+        .query_one("SELECT obsportal.defer_import_indexes()", &[])
+        .await?
+        .get(0);
     progress.stage("deriving exposures, targets and observations");
     let applied: Value = transaction
         .query_one(
@@ -206,6 +215,12 @@ pub async fn import(
         )
         .await?
         .get(0);
+    if deferred > 0 {
+        progress.stage("building the indexes");
+        transaction
+            .execute("SELECT obsportal.rebuild_deferred_indexes()", &[])
+            .await?;
+    }
     let dropped = serde_json::to_value(&counts.dropped).expect("counts serialise");
     transaction
         .execute(

@@ -63,7 +63,7 @@ impl Workspace {
         self.ingest_command(paths).output().unwrap()
     }
 
-    fn ingest_command(&self, paths: &[PathBuf]) -> Command {
+    pub fn ingest_command(&self, paths: &[PathBuf]) -> Command {
         let mut command = Command::new(BINARY);
         command
             .arg("ingest")
