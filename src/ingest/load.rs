@@ -461,7 +461,7 @@ impl CopyRow {
     /// has values (stations, then lengths, angles, u and v at start and end), which
     /// apply_staged_headers unnests into rows of `obsportal.baselines`: reading them back out
     /// of the JSON took PostgreSQL 4 s per million baselines. Pairs and values as the JSON has
-    /// them, and as migration 0012's `baseline_rows` reads it.
+    /// them, as migration 0012's `baseline_rows` read them before 0020 dropped it.
     fn baselines(&mut self, baselines: Option<&Value>) {
         let pairs: Vec<(&str, &Value)> = baselines
             .and_then(Value::as_object)
