@@ -8,7 +8,7 @@ use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
 
-use support::{count, header_file, Workspace};
+use support::{count, header_file, night_edited, published_unlike_a_full_recomputation, Workspace};
 
 /// Every published column of every exposure, as JSON text, in a stable order.
 async fn snapshot(db: &tokio_postgres::Client) -> Vec<String> {
@@ -304,25 +304,6 @@ async fn a_changed_header_updates_its_exposure_and_only_it() {
     }
 }
 
-/// `night.hdr` written to `name` in the workspace with cards replaced: each edit names the
-/// ARCFILE of the header it changes, the card there (checked to be there) and its new text.
-fn night_edited(workspace: &Workspace, name: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
-    let card = |text: &str| format!("{text:<80}");
-    let text = fs::read_to_string(header_file("night.hdr")).unwrap();
-    let mut headers: Vec<String> = text
-        .split_inclusive(&format!("{}\n", card("END")))
-        .map(str::to_string)
-        .collect();
-    for (arcfile, old, new) in edits {
-        let header = headers.iter_mut().find(|h| h.contains(arcfile)).unwrap();
-        assert!(header.contains(&card(old)), "{arcfile} has no {old}");
-        *header = header.replace(&card(old), &card(new));
-    }
-    let path = workspace.path().join(name);
-    fs::write(&path, headers.concat()).unwrap();
-    path
-}
-
 /// What the store's foreign keys guarded until apply_staged_headers took it over (migration
 /// 0020): every reference between the tables an import writes, and nothing left behind.
 const ORPHANS: &str = "
@@ -425,6 +406,8 @@ async fn a_header_changed_into_a_drop_or_a_new_place_leaves_nothing_behind() {
     );
     assert_eq!(orphans().await, 0);
     assert_eq!(count(&db, REGROUPED).await, 0);
+    let mut fresh = workspace.connect("obsportal", "obsportal").await;
+    assert_eq!(published_unlike_a_full_recomputation(&mut fresh).await, 0);
     let dropped = db
         .query_one(
             "SELECT accepted, drop_reason FROM obsportal.header WHERE dp_id = 'GRAVI.2020-01-09T03:44:00.000'",
@@ -478,6 +461,47 @@ async fn a_header_changed_into_a_drop_or_a_new_place_leaves_nothing_behind() {
         import.get::<_, String>(4),
         r#"{"sky": 1, "dark": 1, "test": 1, "acquisition": 1}"#
     );
+    // The moved calibrator's PI changes: the program's other exposures, of a target this
+    // import does not touch, are published with the new PI too.
+    let renamed = night_edited(
+        &workspace,
+        "night-renamed.hdr",
+        &[
+            (
+                "GRAVI.2020-01-09T03:44:00.000",
+                "HIERARCH ESO DPR CATG = 'SCIENCE '",
+                "HIERARCH ESO DPR CATG = 'TEST    '",
+            ),
+            (
+                "GRAVI.2020-01-09T04:10:00.000",
+                "RA      =             105.8046",
+                "RA      =             200.0",
+            ),
+            (
+                "GRAVI.2020-01-09T04:10:00.000",
+                "HIERARCH ESO OBS PI-COI NAME = 'Berger  '",
+                "HIERARCH ESO OBS PI-COI NAME = 'Kervella'",
+            ),
+        ],
+    );
+    let summary = workspace.ingest_ok(&[renamed]);
+    assert!(
+        summary.contains("0 new, 1 changed, 5 unchanged"),
+        "{summary}"
+    );
+    let by_pi = db
+        .query_one(
+            "SELECT count(*) FILTER (WHERE obs_program_pi_coi = 'Kervella'), count(*),
+                    count(DISTINCT target_id)
+               FROM obsportal.exposures",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (with_new_pi, published, targets): (i64, i64, i64) =
+        (by_pi.get(0), by_pi.get(1), by_pi.get(2));
+    assert_eq!((with_new_pi, targets), (published, 2));
+    assert_eq!(published_unlike_a_full_recomputation(&mut fresh).await, 0);
 }
 
 #[tokio::test]
@@ -504,11 +528,12 @@ async fn a_night_imported_in_two_parts_is_grouped_as_if_imported_at_once() {
         fs::write(&path, part.concat()).unwrap();
         path
     });
-    let db = workspace.connect("obsportal", "obsportal").await;
+    let mut db = workspace.connect("obsportal", "obsportal").await;
     for part in &parts {
         workspace.ingest_ok(std::slice::from_ref(part));
         assert_eq!(count(&db, ORPHANS).await, 0);
         assert_eq!(count(&db, REGROUPED).await, 0);
+        assert_eq!(published_unlike_a_full_recomputation(&mut db).await, 0);
     }
     // The parts shared blocks: some observation holds exposures of both.
     let shared = count(

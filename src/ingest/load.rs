@@ -235,11 +235,13 @@ pub async fn import(
         )
         .await?;
     // Fresh statistics for the planner, in the same transaction: a refreshed materialised view
-    // has none until autovacuum gets to it, and a plan for 0.5 % of GRAVITY's rows sorted
+    // (or a table the import rewrote) has none until autovacuum gets to it, and a plan for 0.5 % of GRAVITY's rows sorted
     // 100,000 of them per /search page (84 ms; 0.3 ms with an index once analysed).
     progress.stage("analysing the published tables");
     transaction
-        .batch_execute("ANALYZE obsportal.exposures, obsportal.baselines")
+        .batch_execute(
+            "ANALYZE obsportal.exposures, obsportal.baselines, obsportal.targets, obsportal.blocks",
+        )
         .await?;
     transaction.commit().await?;
     // After the commit (VACUUM runs in no transaction): marks the refreshed view's pages all

@@ -604,3 +604,53 @@ pub async fn database_state(workspace: &Workspace) -> Vec<String> {
     }
     state
 }
+
+/// `night.hdr` written to `name` in the workspace with cards replaced: each edit names the
+/// ARCFILE of the header it changes, the card there (checked to be there) and its new text.
+pub fn night_edited(workspace: &Workspace, name: &str, edits: &[(&str, &str, &str)]) -> PathBuf {
+    let card = |text: &str| format!("{text:<80}");
+    let text = fs::read_to_string(header_file("night.hdr")).unwrap();
+    let mut headers: Vec<String> = text
+        .split_inclusive(&format!("{}\n", card("END")))
+        .map(str::to_string)
+        .collect();
+    for (arcfile, old, new) in edits {
+        let header = headers.iter_mut().find(|h| h.contains(arcfile)).unwrap();
+        assert!(header.contains(&card(old)), "{arcfile} has no {old}");
+        *header = header.replace(&card(old), &card(new));
+    }
+    let path = workspace.path().join(name);
+    fs::write(&path, headers.concat()).unwrap();
+    path
+}
+
+/// How many rows of the published exposures, target summaries and blocks that imports kept
+/// differ from those tables published again for every target (migration 0022; rolled back).
+pub async fn published_unlike_a_full_recomputation(db: &mut tokio_postgres::Client) -> i64 {
+    const ROWS: &str = "SELECT r FROM (
+        SELECT 'exposure ' || row_to_json(x)::text AS r FROM obsportal.exposures x
+        UNION ALL SELECT 'target ' || row_to_json(t)::text FROM obsportal.targets t
+        UNION ALL SELECT 'block ' || row_to_json(b)::text FROM obsportal.blocks b) published";
+    let transaction = db.transaction().await.unwrap();
+    transaction
+        .batch_execute(&format!(
+            "CREATE TEMP TABLE kept AS {ROWS};
+             CREATE TEMP TABLE touched_target AS SELECT id AS target_id FROM obsportal.target;
+             SELECT obsportal.publish_touched_targets();"
+        ))
+        .await
+        .unwrap();
+    let differing = transaction
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM (({ROWS} EXCEPT ALL SELECT r FROM kept)
+                      UNION ALL (SELECT r FROM kept EXCEPT ALL {ROWS})) d"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    transaction.rollback().await.unwrap();
+    differing
+}
