@@ -130,6 +130,10 @@ BEGIN
       LEFT JOIN obsportal.instrument_mode m
              ON m.instrument_name = e.instrument_name AND m.mode = e.instrument_mode
      WHERE e.target_id IN (SELECT target_id FROM touched_target);
+    -- What follows joins them with the baselines: without statistics (a first import) the
+    -- planner took the baselines of 200,000 exposures for 770 million rows (the summaries
+    -- took 4.0 s instead of 1.5 s). The importer analysed both after this function before.
+    ANALYZE obsportal.exposures, obsportal.baselines;
 
     DELETE FROM obsportal.targets WHERE target_id IN (SELECT target_id FROM touched_target);
     INSERT INTO obsportal.targets

@@ -234,14 +234,18 @@ pub async fn import(
             ],
         )
         .await?;
-    // Fresh statistics for the planner, in the same transaction: a refreshed materialised view
-    // (or a table the import rewrote) has none until autovacuum gets to it, and a plan for 0.5 % of GRAVITY's rows sorted
-    // 100,000 of them per /search page (84 ms; 0.3 ms with an index once analysed).
+    // Fresh statistics for the planner, in the same transaction: a table the import rewrote has
+    // none until autovacuum gets to it, and a plan for 0.5 % of GRAVITY's rows sorted 100,000
+    // of them per /search page (84 ms; 0.3 ms with an index once analysed). The exposures and
+    // baselines were analysed by apply_staged_headers (migration 0022), before it used them;
+    // again after a bulk import, whose indexes on expressions were not there yet.
     progress.stage("analysing the published tables");
     transaction
-        .batch_execute(
-            "ANALYZE obsportal.exposures, obsportal.baselines, obsportal.targets, obsportal.blocks",
-        )
+        .batch_execute(if deferred > 0 {
+            "ANALYZE obsportal.exposures, obsportal.baselines, obsportal.targets, obsportal.blocks"
+        } else {
+            "ANALYZE obsportal.targets, obsportal.blocks"
+        })
         .await?;
     transaction.commit().await?;
     // After the commit (VACUUM runs in no transaction): marks the refreshed view's pages all
