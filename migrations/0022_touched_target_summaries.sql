@@ -1,22 +1,25 @@
--- Imports rewrite the published exposures, target summaries and observation blocks of the
--- targets they touched only, instead of recomputing the three views for every target (issue
--- 11: a harvest of 300 new headers into 1,000,000 exposures took 50 s, about 10 s of it
--- refreshing `exposures` concurrently, 13 s `targets` and 8 s `blocks`). A published
--- exposure reads its own exposure, target, observation, program and instrument mode; a
--- target's summary and its blocks read nothing but its exposures and their baselines (a
--- block's setup includes its target). An import changes the exposures, observations and
--- targets of the targets it touches alone (`touched_target`, made by apply_staged_headers:
--- the targets of the exposures it wrote and of those it replaced), and it counts in the
--- targets of the exposures whose program or instrument mode it rewrote; every other target's
--- rows are what they were. The three views become tables with the same name, columns,
+-- Imports rewrite the published exposures, target summaries, observation blocks and
+-- calibrator pairs of the targets they touched only, instead of recomputing the four views
+-- for everything (issue 11: a harvest of 300 new headers into 1,000,000 exposures took 50 s,
+-- about 10 s of it refreshing `exposures` concurrently, 13 s `targets`, 8 s `blocks` and
+-- 5 s `calibrations`). A published exposure reads its own exposure, target, observation,
+-- program and instrument mode; a target's summary and its blocks read nothing but its
+-- exposures and their baselines (a block's setup includes its target); a science
+-- observation's calibrators are observations of its setup (program, instrument, mode,
+-- stations). An import changes the exposures, observations and targets of the targets it
+-- touches alone (`touched_target`, made by apply_staged_headers: the targets of the exposures
+-- it wrote and of those it replaced), and it counts in the targets of the exposures whose
+-- program or instrument mode it rewrote: every other target's rows, and every other setup's
+-- pairs, are what they were. The four views become tables with the same name, columns,
 -- indexes, statistics and grant, written by `publish_touched_targets` (the views' queries of
--- 0012 and 0019, restricted to the touched targets); a first import touches every target,
--- which is the full computation. Readers see the old rows until the import commits, as with
--- a concurrent refresh.
+-- 0012 and 0019, restricted to the touched targets and their setups); only the published
+-- exposures that differ are written again. A first import touches every target, which is the
+-- full computation. Readers see the old rows until the import commits, as with a concurrent
+-- refresh. The statistics and the coverage are still computed over every exposure.
 --
 -- Also: the targets left without exposures are looked for among the replaced exposures'
 -- targets only (they are the only ones an import can empty: 1.5 s over every target), and a
--- bulk import builds the three new tables' indexes after their rows, like the exposures' and
+-- bulk import builds the four tables' indexes after their rows, like the exposures' and
 -- baselines' (defer_import_indexes of 0021, which now creates its list only when it defers).
 
 -- What makes a relation's indexes, extended statistics and the query role's grant again.
@@ -77,16 +80,29 @@ END $$;
 SELECT pg_temp.materialised_view_to_table('obsportal.targets');
 SELECT pg_temp.materialised_view_to_table('obsportal.blocks');
 SELECT pg_temp.materialised_view_to_table('obsportal.exposures');
+SELECT pg_temp.materialised_view_to_table('obsportal.calibrations');
 -- 0019 recreated `blocks` after 0013 gave it statistics on its zones: they went with the view.
 CREATE STATISTICS IF NOT EXISTS obsportal.blocks_dec_zone ON (floor(target_dec * 3600))
     FROM obsportal.blocks;
 
--- The published rows of the targets in `touched_target` replaced by what the store says now.
+-- The published rows of the targets in `touched_target` (and the calibrator pairs of their
+-- setups) replaced by what the store says now.
 -- A touched target's exposures are mostly as they were (a harvest adds a night to a target
 -- observed for years): only those that differ are written, each into 19 indexes. The rest
 -- keep their row.
 CREATE FUNCTION obsportal.publish_touched_targets() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
+    -- Calibrations pair observations of one setup (program, instrument, mode, stations)
+    -- across targets: the setups the touched targets' exposures were published with and
+    -- their observations, before those rows change.
+    CREATE TEMP TABLE touched_setup ON COMMIT DROP AS
+    SELECT DISTINCT jsonb_build_array(obs_program, instrument_name, instrument_mode,
+                                      interferometer_stations) AS setup
+      FROM obsportal.exposures WHERE target_id IN (SELECT target_id FROM touched_target);
+    CREATE TEMP TABLE touched_observation ON COMMIT DROP AS
+    SELECT DISTINCT obs_id FROM obsportal.exposures
+     WHERE target_id IN (SELECT target_id FROM touched_target);
+
     CREATE TEMP TABLE fresh_exposure ON COMMIT DROP AS
     SELECT e.id                        AS exp_id,
            e.header_id                 AS exp_header_id,
@@ -140,10 +156,13 @@ BEGIN
     SELECT f.* FROM fresh_exposure f
      WHERE NOT EXISTS (SELECT FROM obsportal.exposures x WHERE x.exp_id = f.exp_id);
     DROP TABLE fresh_exposure;
-    -- What follows joins them with the baselines: without statistics (a first import) the
+    -- What follows joins them with the baselines: without statistics a first import's
     -- planner took the baselines of 200,000 exposures for 770 million rows (the summaries
-    -- took 4.0 s instead of 1.5 s). The importer analysed both after this function before.
-    ANALYZE obsportal.exposures, obsportal.baselines;
+    -- took 4.0 s instead of 1.5 s). A bulk import (whose indexes wait, 0021) wrote most of
+    -- the rows; after a smaller one the statistics still hold (and autovacuum renews them).
+    IF to_regclass('pg_temp.deferred_index') IS NOT NULL THEN
+        ANALYZE obsportal.exposures, obsportal.baselines;
+    END IF;
 
     DELETE FROM obsportal.targets WHERE target_id IN (SELECT target_id FROM touched_target);
     INSERT INTO obsportal.targets
@@ -211,10 +230,57 @@ BEGIN
            (array_agg(exp_projected_baselines ORDER BY exp_mjd_start DESC, exp_id DESC))[1] AS baselines_end
       FROM numbered
      GROUP BY target_id, instrument_name, instrument_mode, interferometer_stations, block;
+
+    -- The setups they are published with now, and every observation of those setups: each
+    -- science observation there is paired again (0012's query over these setups only).
+    INSERT INTO touched_setup
+    SELECT jsonb_build_array(obs_program, instrument_name, instrument_mode, interferometer_stations)
+      FROM obsportal.exposures WHERE target_id IN (SELECT target_id FROM touched_target)
+    EXCEPT SELECT setup FROM touched_setup;
+    CREATE TEMP TABLE setup_exposure ON COMMIT DROP AS
+    SELECT obs_id, obs_type, target_id, target_name, exp_id, exp_mjd_start, exp_mjd_end,
+           obs_program, instrument_name, instrument_mode, interferometer_stations
+      FROM obsportal.exposures
+     WHERE jsonb_build_array(obs_program, instrument_name, instrument_mode, interferometer_stations)
+           IN (SELECT setup FROM touched_setup);
+    DELETE FROM obsportal.calibrations
+     WHERE obs_id IN (SELECT obs_id FROM touched_observation UNION SELECT obs_id FROM setup_exposure);
+    INSERT INTO obsportal.calibrations
+    WITH observation AS (
+        SELECT obs_id, obs_type, min(target_id) AS target_id, min(target_name) AS target_name,
+               (array_agg(exp_id ORDER BY exp_mjd_start, exp_id))[1] AS first_exp_id,
+               min(exp_mjd_start) AS mjd_start,
+               max(coalesce(exp_mjd_end, exp_mjd_start)) AS mjd_end,
+               jsonb_build_array(obs_program, instrument_name, instrument_mode,
+                                 interferometer_stations) AS setup
+          FROM setup_exposure
+         GROUP BY obs_id, obs_type, obs_program, instrument_name, instrument_mode, interferometer_stations
+    ), numbered AS (
+        SELECT o.*, row_number() OVER (PARTITION BY setup ORDER BY mjd_start, obs_id) AS n
+          FROM observation o
+    ), neighbours AS (
+        SELECT s.*,
+               max(n) FILTER (WHERE obs_type = 'calibrator') OVER (PARTITION BY setup ORDER BY n
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before_n,
+               min(n) FILTER (WHERE obs_type = 'calibrator') OVER (PARTITION BY setup ORDER BY n
+                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS after_n
+          FROM numbered s
+    )
+    SELECT s.obs_id, 'before'::text AS sequence, c.obs_id AS cal_obs_id, c.first_exp_id AS cal_exp_id,
+           c.target_id AS cal_target_id, c.target_name AS cal_target_name,
+           (s.mjd_start - c.mjd_end) * 1440 AS gap_minutes
+      FROM neighbours s JOIN numbered c ON c.setup = s.setup AND c.n = s.before_n
+     WHERE s.obs_type = 'science' AND c.mjd_end <= s.mjd_start AND c.mjd_end > s.mjd_start - 3.0 / 24
+    UNION ALL
+    SELECT s.obs_id, 'after', c.obs_id, c.first_exp_id, c.target_id, c.target_name,
+           (c.mjd_start - s.mjd_end) * 1440
+      FROM neighbours s JOIN numbered c ON c.setup = s.setup AND c.n = s.after_n
+     WHERE s.obs_type = 'science' AND c.mjd_start >= s.mjd_end AND c.mjd_start < s.mjd_end + 3.0 / 24;
+    DROP TABLE touched_setup, touched_observation, setup_exposure;
 END $$;
 
--- As 0021, with the published exposures, target summaries and blocks among the tables whose indexes a bulk import
--- builds after their rows, and the list of deferred indexes made only when there is one.
+-- As 0021, with the published tables above among those whose indexes a bulk import builds
+-- after their rows, and the list of deferred indexes made only when there is one.
 CREATE OR REPLACE FUNCTION obsportal.defer_import_indexes() RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     staged bigint := (SELECT count(*) FROM staged_header);
@@ -242,6 +308,7 @@ BEGIN
      WHERE i.indrelid IN ('obsportal.exposure'::regclass,
                           'obsportal.baselines'::regclass,
                           'obsportal.exposures'::regclass,
+                          'obsportal.calibrations'::regclass,
                           'obsportal.targets'::regclass,
                           'obsportal.blocks'::regclass);
     FOR deferred IN SELECT drop_ddl FROM deferred_index LOOP
@@ -403,7 +470,6 @@ BEGIN
         PERFORM obsportal.group_observations(observation_gap_days);
         -- The touched targets' published exposures, summaries and blocks only (above).
         PERFORM obsportal.publish_touched_targets();
-        REFRESH MATERIALIZED VIEW obsportal.calibrations;
         REFRESH MATERIALIZED VIEW obsportal.coverage;
         PERFORM obsportal.compute_statistics();
         DROP TABLE replaced_exposure, stale_observation, touched_target, rewritten_program,

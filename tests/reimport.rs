@@ -408,3 +408,28 @@ async fn a_bulk_import_builds_its_tables_indexes_after_the_rows_and_a_small_one_
     assert_eq!(count(&db, ORPHANS).await, 0);
     assert_eq!(count(&db, REGROUPED).await, 0);
 }
+
+#[tokio::test]
+async fn a_calibrator_imported_later_is_paired_with_the_science_before_it() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve(&[]);
+    // night.hdr without its calibrator (HD 46355, 25 minutes after the science of HD 45677),
+    // then the calibrator alone: the second import touches the calibrator's target only.
+    let whole = fs::read_to_string(header_file("night.hdr")).unwrap();
+    let end = format!("{:<80}\n", "END");
+    let (calibrator, science): (Vec<&str>, Vec<&str>) = whole
+        .split_inclusive(&end)
+        .partition(|header| header.contains("GRAVI.2020-01-09T04:10:00.000"));
+    assert_eq!(calibrator.len(), 1);
+    let mut db = workspace.connect("obsportal", "obsportal").await;
+    let paired = "SELECT count(*) FROM obsportal.calibrations c
+                    JOIN obsportal.exposures x ON x.obs_id = c.obs_id
+                   WHERE x.target_name = 'HD 45677' AND c.cal_target_name = 'HD 46355'";
+    for (name, headers) in [("science.hdr", science), ("calibrator.hdr", calibrator)] {
+        let path = workspace.path().join(name);
+        fs::write(&path, headers.concat()).unwrap();
+        workspace.ingest_ok(&[path]);
+        assert_eq!(published_unlike_a_full_recomputation(&mut db).await, 0);
+    }
+    assert!(count(&db, paired).await > 0);
+}

@@ -624,13 +624,16 @@ pub fn night_edited(workspace: &Workspace, name: &str, edits: &[(&str, &str, &st
     path
 }
 
-/// How many rows of the published exposures, target summaries and blocks that imports kept
-/// differ from those tables published again for every target (migration 0022; rolled back).
+/// How many rows of the published exposures, target summaries, blocks and calibrator pairs that
+/// imports kept differ from those tables published again for every target (migration 0022;
+/// rolled back).
 pub async fn published_unlike_a_full_recomputation(db: &mut tokio_postgres::Client) -> i64 {
     const ROWS: &str = "SELECT r FROM (
         SELECT 'exposure ' || row_to_json(x)::text AS r FROM obsportal.exposures x
         UNION ALL SELECT 'target ' || row_to_json(t)::text FROM obsportal.targets t
-        UNION ALL SELECT 'block ' || row_to_json(b)::text FROM obsportal.blocks b) published";
+        UNION ALL SELECT 'block ' || row_to_json(b)::text FROM obsportal.blocks b
+        UNION ALL SELECT 'calibration ' || row_to_json(c)::text FROM obsportal.calibrations c
+        ) published";
     let transaction = db.transaction().await.unwrap();
     transaction
         .batch_execute(&format!(
