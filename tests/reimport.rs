@@ -154,22 +154,19 @@ async fn a_header_changed_into_a_drop_or_a_new_place_leaves_nothing_behind() {
 
     // A science exposure turns out to be a test, and the calibrator (its target's only
     // exposure) was pointed elsewhere.
-    let changed = night_edited(
-        &workspace,
-        "night-corrected.hdr",
-        &[
-            (
-                "GRAVI.2020-01-09T03:44:00.000",
-                "HIERARCH ESO DPR CATG = 'SCIENCE '",
-                "HIERARCH ESO DPR CATG = 'TEST    '",
-            ),
-            (
-                "GRAVI.2020-01-09T04:10:00.000",
-                "RA      =             105.8046",
-                "RA      =             200.0",
-            ),
-        ],
-    );
+    let corrections = [
+        (
+            "GRAVI.2020-01-09T03:44:00.000",
+            "HIERARCH ESO DPR CATG = 'SCIENCE '",
+            "HIERARCH ESO DPR CATG = 'TEST    '",
+        ),
+        (
+            "GRAVI.2020-01-09T04:10:00.000",
+            "RA      =             105.8046",
+            "RA      =             200.0",
+        ),
+    ];
+    let changed = night_edited(&workspace, "night-corrected.hdr", &corrections);
 
     let summary = workspace.ingest_ok(&[changed]);
     assert!(
@@ -235,26 +232,15 @@ async fn a_header_changed_into_a_drop_or_a_new_place_leaves_nothing_behind() {
     );
     // The moved calibrator's PI changes: the program's other exposures, of a target this
     // import does not touch, are published with the new PI too.
+    let new_pi = (
+        "GRAVI.2020-01-09T04:10:00.000",
+        "HIERARCH ESO OBS PI-COI NAME = 'Berger  '",
+        "HIERARCH ESO OBS PI-COI NAME = 'Kervella'",
+    );
     let renamed = night_edited(
         &workspace,
         "night-renamed.hdr",
-        &[
-            (
-                "GRAVI.2020-01-09T03:44:00.000",
-                "HIERARCH ESO DPR CATG = 'SCIENCE '",
-                "HIERARCH ESO DPR CATG = 'TEST    '",
-            ),
-            (
-                "GRAVI.2020-01-09T04:10:00.000",
-                "RA      =             105.8046",
-                "RA      =             200.0",
-            ),
-            (
-                "GRAVI.2020-01-09T04:10:00.000",
-                "HIERARCH ESO OBS PI-COI NAME = 'Berger  '",
-                "HIERARCH ESO OBS PI-COI NAME = 'Kervella'",
-            ),
-        ],
+        &[corrections[0], corrections[1], new_pi],
     );
     let summary = workspace.ingest_ok(&[renamed]);
     assert!(
