@@ -15,7 +15,8 @@
 -- 0012 and 0019, restricted to the touched targets and their setups); only the published
 -- exposures that differ are written again. A first import touches every target, which is the
 -- full computation. Readers see the old rows until the import commits, as with a concurrent
--- refresh. The statistics and the coverage are still computed over every exposure.
+-- refresh. The statistics are summed from counts kept per target (below); the sky coverage is
+-- still computed over every exposure.
 --
 -- Also: the targets left without exposures are looked for among the replaced exposures'
 -- targets only (they are the only ones an import can empty: 1.5 s over every target), and a
@@ -84,6 +85,35 @@ SELECT pg_temp.materialised_view_to_table('obsportal.calibrations');
 -- 0019 recreated `blocks` after 0013 gave it statistics on its zones: they went with the view.
 CREATE STATISTICS IF NOT EXISTS obsportal.blocks_dec_zone ON (floor(target_dec * 3600))
     FROM obsportal.blocks;
+
+-- The counts behind `statistics`, per target: its exposures and observations by instrument,
+-- mode and program, and by instrument and year. An observation belongs to one target and one
+-- setup (instrument, mode, program), so the statistics of an instrument, a mode, a program or a
+-- target are sums over these rows (and their target counts, counts of rows); a year's from the
+-- second table (an observation across New Year counts in both years, as before). Kept for the
+-- touched targets like the published rows; compute_statistics rolls them up (it grouped every
+-- exposure five ways: 5-6 s per import at 1,000,000 exposures).
+CREATE TABLE obsportal.target_setup_count (
+    target_id       integer NOT NULL,
+    instrument_name text NOT NULL,
+    mode            text NOT NULL,   -- '' where the mode is not known, as in `statistics`
+    program         text NOT NULL,   -- '' where there is no program
+    exposures       bigint NOT NULL,
+    observations    bigint NOT NULL,
+    first_mjd       double precision,
+    last_mjd        double precision
+);
+CREATE INDEX target_setup_count_target ON obsportal.target_setup_count (target_id);
+CREATE TABLE obsportal.target_year_count (
+    target_id       integer NOT NULL,
+    instrument_name text NOT NULL,
+    year            text NOT NULL,
+    exposures       bigint NOT NULL,
+    observations    bigint NOT NULL,
+    first_mjd       double precision,
+    last_mjd        double precision
+);
+CREATE INDEX target_year_count_target ON obsportal.target_year_count (target_id);
 
 -- What is published of each exposure (0012's view): read by publish_touched_targets for the
 -- touched targets' exposures.
@@ -256,6 +286,20 @@ BEGIN
       FROM numbered
      GROUP BY target_id, instrument_name, instrument_mode, interferometer_stations, block;
 
+    DELETE FROM obsportal.target_setup_count WHERE target_id IN (SELECT target_id FROM touched_target);
+    INSERT INTO obsportal.target_setup_count
+    SELECT target_id, instrument_name, coalesce(instrument_mode, ''), coalesce(obs_program, ''),
+           count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
+      FROM obsportal.exposures WHERE target_id IN (SELECT target_id FROM touched_target)
+     GROUP BY 1, 2, 3, 4;
+    DELETE FROM obsportal.target_year_count WHERE target_id IN (SELECT target_id FROM touched_target);
+    INSERT INTO obsportal.target_year_count
+    SELECT target_id, instrument_name,
+           extract(year FROM timestamp '1858-11-17' + exp_mjd_start * interval '1 day')::text,
+           count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
+      FROM obsportal.exposures WHERE target_id IN (SELECT target_id FROM touched_target)
+     GROUP BY 1, 2, 3;
+
     -- The setups they are published with now, and every observation of those setups: each
     -- science observation there is paired again (0012's query over these setups only).
     INSERT INTO touched_setup
@@ -303,6 +347,42 @@ BEGIN
      WHERE s.obs_type = 'science' AND c.mjd_start >= s.mjd_end AND c.mjd_start < s.mjd_end + 3.0 / 24;
     DROP TABLE touched_setup, touched_observation, setup_exposure;
 END $$;
+
+-- The statistics rolled up from the counts per target above (0020 grouped every exposure).
+CREATE OR REPLACE FUNCTION obsportal.compute_statistics() RETURNS void LANGUAGE sql AS $$
+    DELETE FROM obsportal.statistics;
+    INSERT INTO obsportal.statistics
+    SELECT 'instrument', instrument_name, instrument_name, sum(exposures), sum(observations),
+           count(DISTINCT target_id), min(first_mjd), max(last_mjd)
+      FROM obsportal.target_setup_count GROUP BY instrument_name
+    UNION ALL
+    SELECT 'mode', instrument_name, mode, sum(exposures), sum(observations),
+           count(DISTINCT target_id), min(first_mjd), max(last_mjd)
+      FROM obsportal.target_setup_count GROUP BY instrument_name, mode
+    UNION ALL
+    SELECT 'program', instrument_name, program, sum(exposures), sum(observations),
+           count(DISTINCT target_id), min(first_mjd), max(last_mjd)
+      FROM obsportal.target_setup_count GROUP BY instrument_name, program
+    UNION ALL
+    SELECT 'target', instrument_name, target_id::text, sum(exposures), sum(observations), 1,
+           min(first_mjd), max(last_mjd)
+      FROM obsportal.target_setup_count GROUP BY instrument_name, target_id
+    UNION ALL
+    SELECT 'year', instrument_name, year, sum(exposures), sum(observations),
+           count(DISTINCT target_id), min(first_mjd), max(last_mjd)
+      FROM obsportal.target_year_count GROUP BY instrument_name, year;
+$$;
+
+-- Filled for the exposures published so far.
+INSERT INTO obsportal.target_setup_count
+SELECT target_id, instrument_name, coalesce(instrument_mode, ''), coalesce(obs_program, ''),
+       count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
+  FROM obsportal.exposures GROUP BY 1, 2, 3, 4;
+INSERT INTO obsportal.target_year_count
+SELECT target_id, instrument_name,
+       extract(year FROM timestamp '1858-11-17' + exp_mjd_start * interval '1 day')::text,
+       count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
+  FROM obsportal.exposures GROUP BY 1, 2, 3;
 
 -- As 0021, with the published tables above among those whose indexes a bulk import builds
 -- after their rows, and the list of deferred indexes made only when there is one.

@@ -624,9 +624,26 @@ pub fn night_edited(workspace: &Workspace, name: &str, edits: &[(&str, &str, &st
     path
 }
 
+/// The statistics as migration 0020 computed them, from every published exposure: what 0022's
+/// sums of counts per target must give.
+const STATISTICS_FROM_SCRATCH: &str = "
+    SELECT CASE WHEN grouping(mode) = 0 THEN 'mode' WHEN grouping(year) = 0 THEN 'year'
+                WHEN grouping(program) = 0 THEN 'program' WHEN grouping(target) = 0 THEN 'target'
+                ELSE 'instrument' END,
+           instrument_name, coalesce(mode, year, program, target, instrument_name),
+           count(*), count(DISTINCT obs_id), count(DISTINCT target_id),
+           min(exp_mjd_start), max(exp_mjd_start)
+      FROM (SELECT instrument_name, obs_id, target_id, exp_mjd_start,
+                   coalesce(instrument_mode, '') AS mode, coalesce(obs_program, '') AS program,
+                   extract(year FROM timestamp '1858-11-17' + exp_mjd_start * interval '1 day')::text AS year,
+                   target_id::text AS target
+              FROM obsportal.exposures) x
+     GROUP BY GROUPING SETS ((instrument_name), (instrument_name, mode), (instrument_name, year),
+                             (instrument_name, program), (instrument_name, target))";
+
 /// How many rows of the published exposures, target summaries, blocks and calibrator pairs that
 /// imports kept differ from those tables published again for every target (migration 0022;
-/// rolled back).
+/// rolled back), and of the statistics from those computed from scratch.
 pub async fn published_unlike_a_full_recomputation(db: &mut tokio_postgres::Client) -> i64 {
     const ROWS: &str = "SELECT r FROM (
         SELECT 'exposure ' || row_to_json(x)::text AS r FROM obsportal.exposures x
@@ -643,7 +660,7 @@ pub async fn published_unlike_a_full_recomputation(db: &mut tokio_postgres::Clie
         ))
         .await
         .unwrap();
-    let differing = transaction
+    let differing: i64 = transaction
         .query_one(
             &format!(
                 "SELECT count(*) FROM (({ROWS} EXCEPT ALL SELECT r FROM kept)
@@ -655,5 +672,16 @@ pub async fn published_unlike_a_full_recomputation(db: &mut tokio_postgres::Clie
         .unwrap()
         .get(0);
     transaction.rollback().await.unwrap();
-    differing
+    let statistics: i64 = db
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM ((TABLE obsportal.statistics EXCEPT ALL {STATISTICS_FROM_SCRATCH})
+                      UNION ALL ({STATISTICS_FROM_SCRATCH} EXCEPT ALL TABLE obsportal.statistics)) d"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    differing + statistics
 }
