@@ -20,8 +20,9 @@
 --
 -- Also: the targets left without exposures are looked for among the replaced exposures'
 -- targets only (they are the only ones an import can empty: 1.5 s over every target), and a
--- bulk import builds the four tables' indexes after their rows, like the exposures' and
--- baselines' (defer_import_indexes of 0021, which now creates its list only when it defers).
+-- bulk import into an empty database builds the four tables' indexes after their rows, like
+-- the exposures' and baselines' (defer_import_indexes of 0021, which now creates its list only
+-- when it defers).
 
 -- What makes a relation's indexes, extended statistics and the query role's grant again.
 CREATE FUNCTION pg_temp.attachments(relation oid) RETURNS text[] LANGUAGE sql AS $$
@@ -172,8 +173,8 @@ CREATE FUNCTION obsportal.publish_touched_targets() RETURNS void LANGUAGE plpgsq
 -- never finds one twice: the summaries of a first import took 3.1 s with it, 2.0 s without.
 SET enable_memoize = off AS $$
 DECLARE
-    -- A bulk import (its list of deferred indexes exists, 0021) or not.
-    bulk boolean := to_regclass('pg_temp.deferred_index') IS NOT NULL;
+    -- Nothing published yet (a first import): nothing to compare with, and no statistics.
+    first boolean := NOT EXISTS (SELECT FROM obsportal.exposures);
 BEGIN
     -- Calibrations pair observations of one setup (program, instrument, mode, stations)
     -- across targets: the setups the touched targets' exposures were published with and
@@ -186,9 +187,7 @@ BEGIN
     SELECT DISTINCT obs_id FROM obsportal.exposures
      WHERE target_id IN (SELECT target_id FROM touched_target);
 
-    IF bulk THEN
-        -- Its indexes wait (0021): a row costs the same to write whether it changed or not.
-        DELETE FROM obsportal.exposures WHERE target_id IN (SELECT target_id FROM touched_target);
+    IF first THEN
         INSERT INTO obsportal.exposures
         SELECT * FROM obsportal.exposure_publication
          WHERE target_id IN (SELECT target_id FROM touched_target);
@@ -213,9 +212,9 @@ BEGIN
     END IF;
     -- What follows joins them with the baselines: without statistics a first import's
     -- planner took the baselines of 200,000 exposures for 770 million rows (the summaries
-    -- took 4.0 s instead of 1.5 s). A bulk import (whose indexes wait, 0021) wrote most of
-    -- the rows; after a smaller one the statistics still hold (and autovacuum renews them).
-    IF bulk THEN
+    -- took 4.0 s instead of 1.5 s). After later imports the statistics still hold well
+    -- enough, and autovacuum renews them.
+    IF first THEN
         ANALYZE obsportal.exposures, obsportal.baselines;
     END IF;
 
@@ -385,7 +384,8 @@ SELECT target_id, instrument_name,
   FROM obsportal.exposures GROUP BY 1, 2, 3;
 
 -- As 0021, with the published tables above among those whose indexes a bulk import builds
--- after their rows, and the list of deferred indexes made only when there is one.
+-- after their rows while nothing is published yet, and the list of deferred indexes made only
+-- when there is one.
 CREATE OR REPLACE FUNCTION obsportal.defer_import_indexes() RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
     staged bigint := (SELECT count(*) FROM staged_header);
@@ -410,12 +410,13 @@ BEGIN
            END
       FROM pg_index i
       LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.contype IN ('p', 'u')
-     WHERE i.indrelid IN ('obsportal.exposure'::regclass,
-                          'obsportal.baselines'::regclass,
-                          'obsportal.exposures'::regclass,
-                          'obsportal.calibrations'::regclass,
-                          'obsportal.targets'::regclass,
-                          'obsportal.blocks'::regclass);
+     WHERE i.indrelid IN ('obsportal.exposure'::regclass, 'obsportal.baselines'::regclass)
+        -- The published tables' only before their first rows: dropping an index locks its
+        -- table to the import's commit, and readers of what is published do not wait for an
+        -- import (the store's tables are read by imports alone, and the baselines, as 0021).
+        OR (i.indrelid IN ('obsportal.exposures'::regclass, 'obsportal.calibrations'::regclass,
+                           'obsportal.targets'::regclass, 'obsportal.blocks'::regclass)
+            AND NOT EXISTS (SELECT FROM obsportal.exposures));
     FOR deferred IN SELECT drop_ddl FROM deferred_index LOOP
         EXECUTE deferred.drop_ddl;
     END LOOP;
