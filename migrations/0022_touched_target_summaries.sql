@@ -572,7 +572,8 @@ BEGIN
                    ON (x.instrument_name, x.instrument_mode) = (m.instrument_name, m.mode);
         ANALYZE touched_target, stale_observation;
         PERFORM obsportal.group_observations(observation_gap_days);
-        -- The touched targets' published exposures, summaries and blocks only (above).
+        -- What the touched targets publish only: their exposures, summaries, blocks, counts
+        -- and their setups' calibrator pairs (publish_touched_targets, above).
         PERFORM obsportal.publish_touched_targets();
         REFRESH MATERIALIZED VIEW obsportal.coverage;
         PERFORM obsportal.compute_statistics();
