@@ -116,6 +116,25 @@ CREATE TABLE obsportal.target_year_count (
 );
 CREATE INDEX target_year_count_target ON obsportal.target_year_count (target_id);
 
+-- The counts of the targets in `touched_target` replaced by what their published exposures
+-- say now.
+CREATE FUNCTION obsportal.count_touched_targets() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM obsportal.target_setup_count WHERE target_id IN (SELECT target_id FROM touched_target);
+    INSERT INTO obsportal.target_setup_count
+    SELECT target_id, instrument_name, coalesce(instrument_mode, ''), coalesce(obs_program, ''),
+           count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
+      FROM obsportal.exposures WHERE target_id IN (SELECT target_id FROM touched_target)
+     GROUP BY 1, 2, 3, 4;
+    DELETE FROM obsportal.target_year_count WHERE target_id IN (SELECT target_id FROM touched_target);
+    INSERT INTO obsportal.target_year_count
+    SELECT target_id, instrument_name,
+           extract(year FROM timestamp '1858-11-17' + exp_mjd_start * interval '1 day')::text,
+           count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
+      FROM obsportal.exposures WHERE target_id IN (SELECT target_id FROM touched_target)
+     GROUP BY 1, 2, 3;
+END $$;
+
 -- What is published of each exposure (0012's view): read by publish_touched_targets for the
 -- touched targets' exposures.
 CREATE VIEW obsportal.exposure_publication AS
@@ -283,19 +302,7 @@ BEGIN
       FROM numbered
      GROUP BY target_id, instrument_name, instrument_mode, interferometer_stations, block;
 
-    DELETE FROM obsportal.target_setup_count WHERE target_id IN (SELECT target_id FROM touched_target);
-    INSERT INTO obsportal.target_setup_count
-    SELECT target_id, instrument_name, coalesce(instrument_mode, ''), coalesce(obs_program, ''),
-           count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
-      FROM obsportal.exposures WHERE target_id IN (SELECT target_id FROM touched_target)
-     GROUP BY 1, 2, 3, 4;
-    DELETE FROM obsportal.target_year_count WHERE target_id IN (SELECT target_id FROM touched_target);
-    INSERT INTO obsportal.target_year_count
-    SELECT target_id, instrument_name,
-           extract(year FROM timestamp '1858-11-17' + exp_mjd_start * interval '1 day')::text,
-           count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
-      FROM obsportal.exposures WHERE target_id IN (SELECT target_id FROM touched_target)
-     GROUP BY 1, 2, 3;
+    PERFORM obsportal.count_touched_targets();
 
     -- The setups they are published with now, and every observation of those setups: each
     -- science observation there is paired again (0012's query over these setups only).
@@ -370,16 +377,10 @@ CREATE OR REPLACE FUNCTION obsportal.compute_statistics() RETURNS void LANGUAGE 
       FROM obsportal.target_year_count GROUP BY instrument_name, year;
 $$;
 
--- Filled for the exposures published so far.
-INSERT INTO obsportal.target_setup_count
-SELECT target_id, instrument_name, coalesce(instrument_mode, ''), coalesce(obs_program, ''),
-       count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
-  FROM obsportal.exposures GROUP BY 1, 2, 3, 4;
-INSERT INTO obsportal.target_year_count
-SELECT target_id, instrument_name,
-       extract(year FROM timestamp '1858-11-17' + exp_mjd_start * interval '1 day')::text,
-       count(*), count(DISTINCT obs_id), min(exp_mjd_start), max(exp_mjd_start)
-  FROM obsportal.exposures GROUP BY 1, 2, 3;
+-- Filled for the exposures published so far, every target counted as if touched.
+CREATE TEMP TABLE touched_target AS SELECT DISTINCT target_id FROM obsportal.exposures;
+SELECT obsportal.count_touched_targets();
+DROP TABLE touched_target;
 
 -- As 0021, with the published tables above among those whose indexes a bulk import builds
 -- after their rows while nothing is published yet, and the list of deferred indexes made only
